@@ -8,6 +8,7 @@ const W = '\\p{L}\\p{N}_';
 const EMAIL = new RegExp(`^[${W}\\-#][${W}\\-.+=/#&]*@[${W}\\-][${W}\\-.]*\\.[a-z0-9\\-]{2,15}`, 'iu');
 const DOMAIN = new RegExp(`^[${W}\\-][${W}\\-.]*\\.[a-z]{2,15}`, 'iu');
 const FORBIDDEN = /[~!$%^*() ]/;
+const DOMAIN_FORBIDDEN = /[~!#$%^&*()+\\/ ]/;
 
 /**
  * iRedAPD's e-mail predicate: after trimming, no `~ ! $ % ^ * ( )` or space, and a prefix match of
@@ -19,9 +20,13 @@ export function isEmail(value: string): boolean {
   return v !== '' && !FORBIDDEN.test(v) && EMAIL.test(v);
 }
 
-/** iRedAPD's domain predicate: labels, a dot and a 2–15 letter TLD (prefix match). `localhost` is not a domain. */
+/**
+ * iRedAPD's domain predicate: none of `~ ! # $ % ^ & * ( ) + \ /` or space, then labels, a dot and a 2–15
+ * letter TLD (prefix match). `localhost` is not a domain.
+ */
 export function isDomain(value: string): boolean {
-  return DOMAIN.test(value.trim());
+  const v = value.trim();
+  return !DOMAIN_FORBIDDEN.test(v) && DOMAIN.test(v);
 }
 
 /** The text after the first `@`, or the whole value when there is none (iRedAPD's `<key>_domain`). */

@@ -98,8 +98,9 @@ const TEXT_ACTIONS: ReadonlySet<string> = new Set<TextAction>([
 
 const HEADER_NAME = /^[!-9;-~]+$/;
 const ENHANCED_STATUS = /^([245])\.\d{1,3}\.\d{1,3}$/;
-const NEXTHOP = /^[^\s:]+:\S*$/;
-const NO_SPACE = /^\S+$/;
+// \S alone would let NUL and other control characters through to the wire.
+const NEXTHOP = /^[^\s\u0000-\u001f\u007f:]+:[^\s\u0000-\u001f\u007f]*$/;
+const NO_SPACE = /^[^\s\u0000-\u001f\u007f]+$/;
 
 function invalid(message: string, value: unknown): never {
   throw new PolicydError('POLICYD_ERR_INVALID_DECISION', message, { value });
@@ -115,7 +116,10 @@ function explained<T extends object>(decision: T, reason: string | undefined): T
 }
 
 function textDecision(action: TextAction, text?: string, reason?: string): TextDecision {
-  return explained(text === undefined || text === '' ? { action } : { action, text: sanitizeText(text) }, reason);
+  return explained(
+    text === undefined || text === '' ? { action } : { action, text: sanitizeText(text) },
+    reason,
+  );
 }
 
 function reply(code: number, text: string, status?: string, reason?: string): ReplyDecision {
@@ -124,11 +128,17 @@ function reply(code: number, text: string, status?: string, reason?: string): Re
   }
   if (status !== undefined) {
     const cls = ENHANCED_STATUS.exec(status)?.[1];
-    if (cls !== String(code)[0]) invalid(`enhanced status "${status}" does not match reply code ${code}`, status);
+    if (cls !== String(code)[0])
+      invalid(`enhanced status "${status}" does not match reply code ${code}`, status);
   }
   const clean = sanitizeText(text).trim();
   if (clean === '') invalid('a reply needs a text', text);
-  return explained(status === undefined ? { action: 'REPLY', code, text: clean } : { action: 'REPLY', code, status, text: clean }, reason);
+  return explained(
+    status === undefined
+      ? { action: 'REPLY', code, text: clean }
+      : { action: 'REPLY', code, status, text: clean },
+    reason,
+  );
 }
 
 /**
@@ -152,9 +162,11 @@ export const Decision = Object.freeze({
   /** `DEFER [text]`: temporary failure. */
   defer: (text?: string, reason?: string): TextDecision => textDecision('DEFER', text, reason),
   /** `DEFER_IF_PERMIT [text]`: temporary failure unless a later restriction rejects. */
-  deferIfPermit: (text?: string, reason?: string): TextDecision => textDecision('DEFER_IF_PERMIT', text, reason),
+  deferIfPermit: (text?: string, reason?: string): TextDecision =>
+    textDecision('DEFER_IF_PERMIT', text, reason),
   /** `DEFER_IF_REJECT [text]`: temporary failure if a later restriction rejects. */
-  deferIfReject: (text?: string, reason?: string): TextDecision => textDecision('DEFER_IF_REJECT', text, reason),
+  deferIfReject: (text?: string, reason?: string): TextDecision =>
+    textDecision('DEFER_IF_REJECT', text, reason),
   /** `DISCARD [text]`: accept and silently drop. */
   discard: (text?: string, reason?: string): TextDecision => textDecision('DISCARD', text, reason),
   /** `HOLD [text]`: accept and put on hold. */
@@ -170,17 +182,20 @@ export const Decision = Object.freeze({
   },
   /** `REDIRECT address`. */
   redirect(address: string, reason?: string): AddressDecision {
-    if (!NO_SPACE.test(address) || !address.includes('@')) invalid(`invalid redirect address "${address}"`, address);
+    if (!NO_SPACE.test(address) || !address.includes('@'))
+      invalid(`invalid redirect address "${address}"`, address);
     return explained({ action: 'REDIRECT', address }, reason);
   },
   /** `BCC address` (Postfix 3.0+). */
   bcc(address: string, reason?: string): AddressDecision {
-    if (!NO_SPACE.test(address) || !address.includes('@')) invalid(`invalid bcc address "${address}"`, address);
+    if (!NO_SPACE.test(address) || !address.includes('@'))
+      invalid(`invalid bcc address "${address}"`, address);
     return explained({ action: 'BCC', address }, reason);
   },
   /** `FILTER transport:destination`. */
   filter(nexthop: string, reason?: string): FilterDecision {
-    if (!NEXTHOP.test(nexthop)) invalid(`invalid filter next-hop "${nexthop}", expected transport:destination`, nexthop);
+    if (!NEXTHOP.test(nexthop))
+      invalid(`invalid filter next-hop "${nexthop}", expected transport:destination`, nexthop);
     return explained({ action: 'FILTER', nexthop }, reason);
   },
   /** An explicit `4NN`/`5NN` reply with an optional enhanced status code. */
@@ -192,7 +207,8 @@ export const Decision = Object.freeze({
  * return it. Throws `POLICYD_ERR_INVALID_DECISION` otherwise.
  */
 export function assertDecision(value: unknown): Decision {
-  if (typeof value !== 'object' || value === null) invalid(`a decision must be an object, got ${typeof value}`, value);
+  if (typeof value !== 'object' || value === null)
+    invalid(`a decision must be an object, got ${typeof value}`, value);
   const d = value as Record<string, unknown>;
   const text = (key: string) => {
     const v = d[key];

@@ -34,7 +34,9 @@ export type ProtocolErrorReason =
   | 'nul-byte'
   | 'invalid-utf8'
   | 'bad-request-type'
-  | 'bad-protocol-state';
+  | 'bad-protocol-state'
+  /** `parseRequest` was given text that goes on after the request's empty line. */
+  | 'trailing-data';
 
 /** Extra, machine-readable facts attached to a {@link PolicydError}. */
 export interface PolicydErrorDetails {

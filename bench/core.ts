@@ -1,0 +1,234 @@
+/**
+ * Core server benchmark, all in one run so that ratios compare like with like: a bare node:net baseline
+ * (split on "\n\n", answer DUNNO), the codec alone, and createServer with 0 and with 5 trivial plugins, each
+ * at several connection counts; then the server process's RSS with many idle connections.
+ *
+ * Every server runs in its own child process (bench/server-process.ts, bundled to plain JavaScript with
+ * esbuild, as tsup does for dist/, so that Node's TypeScript loader is not in the measured memory); this
+ * process only generates load.
+ */
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { type LoadResult, openConnections, pingAll, runLoad } from './load.ts';
+import type { ServerKind } from './server-process.ts';
+
+/** Options of {@link benchCore}. */
+export interface CoreBenchOptions {
+  /** Measured time per cell, in milliseconds. */
+  readonly durationMs: number;
+  /** Warm-up per cell, in milliseconds. */
+  readonly warmupMs: number;
+  /** Connection counts to measure. */
+  readonly levels: readonly number[];
+  /** Idle connections for the memory measurement. */
+  readonly idleConnections: number;
+  /** Each cell is measured this many times; the best run is kept (the least disturbed by other load). */
+  readonly rounds: number;
+}
+
+/** One measured cell: a server variant at one connection count. */
+export interface CoreBenchRow extends LoadResult {
+  /** Variant label. */
+  readonly variant: string;
+  /** reqPerSec divided by the baseline's at the same connection count. */
+  readonly ratio: number;
+  /**
+   * Server process CPU time (user + system) per request, in microseconds. Unlike req/s, it hardly depends on
+   * what else runs on the machine, so it is the figure to compare between runs.
+   */
+  readonly serverCpuUs: number;
+}
+
+/** Everything {@link benchCore} measured. */
+export interface CoreBenchReport {
+  /** Throughput and latency cells, by connection count then variant. */
+  readonly rows: readonly CoreBenchRow[];
+  /** Server RSS: the bare node:net baseline and createServer with 5 plugins. */
+  readonly memory: readonly MemoryRow[];
+  /** The idle connection count used. */
+  readonly idleConnections: number;
+}
+
+/** Resident memory of one server process. */
+export interface MemoryRow {
+  /** Variant label. */
+  readonly variant: string;
+  /** RSS in bytes after start-up (listening, no connection), after a full GC. */
+  readonly listening: number;
+  /** RSS in bytes with the idle connections open (each answered one request first), after a full GC. */
+  readonly withConnections: number;
+}
+
+/** Defaults: about 100 s in all. */
+export const DEFAULT_CORE_BENCH: CoreBenchOptions = Object.freeze({
+  durationMs: 2_000,
+  warmupMs: 500,
+  levels: Object.freeze([1, 8, 32, 256]),
+  idleConnections: 1_000,
+  rounds: 2,
+});
+
+interface Variant {
+  readonly label: string;
+  readonly kind: ServerKind;
+  readonly plugins: number;
+}
+
+const VARIANTS: readonly Variant[] = Object.freeze([
+  { label: 'baseline (net only)', kind: 'baseline', plugins: 0 },
+  { label: 'codec only', kind: 'codec', plugins: 0 },
+  { label: 'createServer, 0 plugins', kind: 'core', plugins: 0 },
+  { label: 'createServer, 5 plugins', kind: 'core', plugins: 5 },
+]);
+
+const SERVER_SOURCE = fileURLToPath(new URL('./server-process.ts', import.meta.url));
+const SERVER_BUNDLE = fileURLToPath(
+  new URL('../node_modules/.cache/policyd-bench/server.mjs', import.meta.url),
+);
+
+interface RunningServer {
+  readonly child: ChildProcess;
+  readonly port: number;
+}
+
+async function bundleServer(): Promise<void> {
+  await build({
+    entryPoints: [SERVER_SOURCE],
+    outfile: SERVER_BUNDLE,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node22',
+    logLevel: 'warning',
+  });
+}
+
+async function startServer(kind: ServerKind, plugins: number): Promise<RunningServer> {
+  const child = spawn(process.execPath, ['--expose-gc', SERVER_BUNDLE, kind, String(plugins)], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const [message] = (await once(child, 'message')) as [{ port: number }];
+  return { child, port: message.port };
+}
+
+async function serverRss(server: RunningServer): Promise<number> {
+  server.child.send('rss');
+  const [message] = (await once(server.child, 'message')) as [NodeJS.MemoryUsage];
+  return message.rss;
+}
+
+async function serverCpu(server: RunningServer): Promise<number> {
+  server.child.send('cpu');
+  const [message] = (await once(server.child, 'message')) as [NodeJS.CpuUsage];
+  return message.user + message.system;
+}
+
+async function stopServer(server: RunningServer): Promise<void> {
+  const exited = once(server.child, 'exit');
+  server.child.send('exit');
+  await exited;
+}
+
+/**
+ * Run the core benchmark. At each connection count the variants are measured one after another (rather than
+ * one variant at all counts) so that background noise affects the ratios as little as possible.
+ */
+export async function benchCore(
+  options: CoreBenchOptions = DEFAULT_CORE_BENCH,
+  progress: (line: string) => void = () => {},
+): Promise<CoreBenchReport> {
+  await bundleServer();
+  const servers = await Promise.all(VARIANTS.map((v) => startServer(v.kind, v.plugins)));
+  const rows: CoreBenchRow[] = [];
+  try {
+    for (const connections of options.levels) {
+      let baseline = 0;
+      for (const [index, variant] of VARIANTS.entries()) {
+        const server = servers[index]!;
+        let best: (LoadResult & { serverCpuUs: number }) | undefined;
+        for (let round = 0; round < options.rounds; round++) {
+          const cpuBefore = await serverCpu(server);
+          const result = await runLoad({
+            target: { host: '127.0.0.1', port: server.port },
+            connections,
+            durationMs: options.durationMs,
+            warmupMs: options.warmupMs,
+          });
+          const serverCpuUs = ((await serverCpu(server)) - cpuBefore) / result.totalRequests;
+          if (best === undefined || result.reqPerSec > best.reqPerSec) best = { ...result, serverCpuUs };
+        }
+        if (index === 0) baseline = best!.reqPerSec;
+        const row = { ...best!, variant: variant.label, ratio: best!.reqPerSec / baseline };
+        rows.push(row);
+        progress(formatRow(row));
+      }
+    }
+  } finally {
+    await Promise.all(servers.map(stopServer));
+  }
+  const memory = [
+    await measureMemory(VARIANTS[0]!, options.idleConnections),
+    await measureMemory(VARIANTS[3]!, options.idleConnections),
+  ];
+  return { rows, memory, idleConnections: options.idleConnections };
+}
+
+// RSS of a fresh server process, listening and then with `count` idle connections that each had one request.
+async function measureMemory(variant: Variant, count: number): Promise<MemoryRow> {
+  const server = await startServer(variant.kind, variant.plugins);
+  try {
+    const listening = await serverRss(server);
+    const sockets = await openConnections({ host: '127.0.0.1', port: server.port }, count);
+    await pingAll(sockets);
+    const withConnections = await serverRss(server);
+    for (const socket of sockets) socket.destroy();
+    return { variant: variant.label, listening, withConnections };
+  } finally {
+    await stopServer(server);
+  }
+}
+
+const MB = 1024 * 1024;
+
+function formatRow(row: CoreBenchRow): string {
+  return (
+    `| ${row.variant} | ${row.connections} | ${Math.round(row.reqPerSec)} | ${row.p50Ms.toFixed(3)} | ` +
+    `${row.p99Ms.toFixed(3)} | ${(row.ratio * 100).toFixed(1)} % | ${row.serverCpuUs.toFixed(1)} |`
+  );
+}
+
+/** The report as Markdown: the table, the memory figures and the targets met or missed. */
+export function formatCoreReport(report: CoreBenchReport): string {
+  const target = report.rows.find((r) => r.variant === 'createServer, 5 plugins' && r.connections === 32);
+  const core = report.memory[report.memory.length - 1]!;
+  const rssMb = core.withConnections / MB;
+  const lines = [
+    '| server | connections | req/s | p50 ms | p99 ms | vs baseline | server CPU µs/req |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+    ...report.rows.map(formatRow),
+    '',
+    `| server process | RSS listening | RSS with ${report.idleConnections} idle connections | per connection |`,
+    '|---|---:|---:|---:|',
+    ...report.memory.map(
+      (m) =>
+        `| ${m.variant} | ${(m.listening / MB).toFixed(1)} MB | ${(m.withConnections / MB).toFixed(1)} MB | ` +
+        `${((m.withConnections - m.listening) / report.idleConnections / 1024).toFixed(1)} KB |`,
+    ),
+    '',
+    'Targets:',
+  ];
+  if (target !== undefined) {
+    const ratio = `${(target.ratio * 100).toFixed(1)} %`;
+    lines.push(
+      `- 5 plugins at 32 connections ≥ 80 % of baseline req/s: ${ratio} — ${target.ratio >= 0.8 ? 'met' : 'MISSED'}`,
+      `- 5 plugins at 32 connections p99 ≤ 5 ms: ${target.p99Ms.toFixed(3)} ms — ${target.p99Ms <= 5 ? 'met' : 'MISSED'}`,
+    );
+  }
+  lines.push(
+    `- RSS < 100 MB at ${report.idleConnections} idle connections: ${rssMb.toFixed(1)} MB — ${rssMb < 100 ? 'met' : 'MISSED'}`,
+  );
+  return lines.join('\n');
+}

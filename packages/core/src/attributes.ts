@@ -1,0 +1,124 @@
+/**
+ * The vocabulary of the policy protocol: every attribute Postfix 2.1 – 3.12 sends in an SMTPD access policy
+ * request, the {@link PolicyRequest} field it fills and how its value is normalised. This table is the only
+ * list of attribute names; `normalize.ts` is driven by it.
+ */
+
+import type { MailAddress, PolicyRequest } from './request.ts';
+
+/** The value type of each attribute kind, once normalised. */
+interface KindValues {
+  string: string;
+  address: MailAddress;
+  number: number;
+  flag: boolean;
+  state: PolicyRequest['protocolState'];
+  ip: string;
+}
+
+/**
+ * How an attribute value is normalised:
+ * - `string`: kept as sent (lower-cased when {@link AttributeSpec.lowerCase} is set); `''` when absent;
+ * - `address`: an e-mail address, lower-cased and split into a {@link MailAddress};
+ * - `number`: a non-negative decimal integer; `0` when absent or not a number;
+ * - `flag`: `true` only for `yes` (any case);
+ * - `state`: a protocol state, upper-cased; `'UNKNOWN'` for a value this version does not know;
+ * - `ip`: an IP address in canonical form (IPv4-mapped IPv6 becomes IPv4); kept trimmed when not an address.
+ */
+export type AttributeKind = keyof KindValues;
+
+/** A Postfix release that added attributes to the policy protocol. */
+export type PostfixVersion = '2.1' | '2.2' | '2.3' | '2.5' | '2.9' | '3.0' | '3.1' | '3.2' | '3.8' | '3.12';
+
+/** Every {@link PolicyRequest} field filled from one attribute (that is, all but `attrs`). */
+export type AttributeField = Exclude<keyof PolicyRequest, 'attrs'>;
+
+// The fields whose type is exactly the value type of kind K: a row cannot pair a field with the wrong kind.
+type FieldsOfKind<K extends AttributeKind> = {
+  [F in AttributeField]: [PolicyRequest[F]] extends [KindValues[K]]
+    ? [KindValues[K]] extends [PolicyRequest[F]]
+      ? F
+      : never
+    : never;
+}[AttributeField];
+
+interface SpecOfKind<K extends AttributeKind> {
+  /** The attribute name on the wire, e.g. `client_address`. */
+  readonly name: string;
+  /**
+   * The {@link PolicyRequest} field it fills. Only `request` has none: it names the request type and is checked
+   * (it must be `smtpd_access_policy`), not stored in a field; it stays in `attrs` like every attribute.
+   */
+  readonly field: FieldsOfKind<K> | undefined;
+  /** How the value is normalised. */
+  readonly kind: K;
+  /** The Postfix version that started sending it. */
+  readonly since: PostfixVersion;
+  /** For `string` attributes: lower-case the value (iRedAPD does it for `reverse_client_name`). */
+  readonly lowerCase?: boolean;
+  /**
+   * For `address` attributes: strip the address extension for {@link MailAddress.withoutExtension}.
+   * `sender` and `recipient` are stripped; `sasl_username` is a login name and is not, as in iRedAPD.
+   */
+  readonly stripExtension?: boolean;
+}
+
+/** One row of {@link POSTFIX_ATTRIBUTES}: a Postfix attribute, its field, its kind and its Postfix version. */
+export type AttributeSpec = { [K in AttributeKind]: SpecOfKind<K> }[AttributeKind];
+
+// Accepts the table only when every field has a row, so a field added to PolicyRequest without a row here
+// is a compile error (the missing field names appear in the message).
+function complete<const T extends readonly AttributeSpec[]>(
+  table: T &
+    ([Exclude<AttributeField, T[number]['field']>] extends [never]
+      ? unknown
+      : { missing: Exclude<AttributeField, T[number]['field']> }),
+): readonly AttributeSpec[] {
+  return Object.freeze(table.map((row) => Object.freeze({ ...row })));
+}
+
+/**
+ * Every attribute Postfix sends in an SMTPD access policy request, in the order of Postfix's
+ * SMTPD_POLICY_README, with the {@link PolicyRequest} field it fills, its {@link AttributeKind} and the Postfix
+ * version that added it. Attributes not in this table are kept in `attrs` only.
+ *
+ * @example
+ * ```ts
+ * POSTFIX_ATTRIBUTES.find((a) => a.name === 'client_port');
+ * // → { name: 'client_port', field: 'clientPort', kind: 'number', since: '3.0' }
+ * ```
+ */
+export const POSTFIX_ATTRIBUTES: readonly AttributeSpec[] = complete([
+  { name: 'request', field: undefined, kind: 'string', since: '2.1' },
+  { name: 'protocol_state', field: 'protocolState', kind: 'state', since: '2.1' },
+  { name: 'protocol_name', field: 'protocolName', kind: 'string', since: '2.1' },
+  { name: 'helo_name', field: 'heloName', kind: 'string', since: '2.1' },
+  { name: 'queue_id', field: 'queueId', kind: 'string', since: '2.1' },
+  { name: 'sender', field: 'sender', kind: 'address', since: '2.1', stripExtension: true },
+  { name: 'recipient', field: 'recipient', kind: 'address', since: '2.1', stripExtension: true },
+  { name: 'recipient_count', field: 'recipientCount', kind: 'number', since: '2.1' },
+  { name: 'client_address', field: 'clientAddress', kind: 'ip', since: '2.1' },
+  { name: 'client_name', field: 'clientName', kind: 'string', since: '2.1' },
+  { name: 'reverse_client_name', field: 'reverseClientName', kind: 'string', since: '2.1', lowerCase: true },
+  { name: 'instance', field: 'instance', kind: 'string', since: '2.1' },
+  { name: 'sasl_method', field: 'saslMethod', kind: 'string', since: '2.2' },
+  { name: 'sasl_username', field: 'saslUsername', kind: 'address', since: '2.2' },
+  { name: 'sasl_sender', field: 'saslSender', kind: 'string', since: '2.2' },
+  { name: 'size', field: 'size', kind: 'number', since: '2.2' },
+  { name: 'ccert_subject', field: 'ccertSubject', kind: 'string', since: '2.2' },
+  { name: 'ccert_issuer', field: 'ccertIssuer', kind: 'string', since: '2.2' },
+  { name: 'ccert_fingerprint', field: 'ccertFingerprint', kind: 'string', since: '2.2' },
+  { name: 'encryption_protocol', field: 'encryptionProtocol', kind: 'string', since: '2.3' },
+  { name: 'encryption_cipher', field: 'encryptionCipher', kind: 'string', since: '2.3' },
+  { name: 'encryption_keysize', field: 'encryptionKeysize', kind: 'number', since: '2.3' },
+  { name: 'etrn_domain', field: 'etrnDomain', kind: 'string', since: '2.3' },
+  { name: 'stress', field: 'stress', kind: 'flag', since: '2.5' },
+  { name: 'ccert_pubkey_fingerprint', field: 'ccertPubkeyFingerprint', kind: 'string', since: '2.9' },
+  { name: 'client_port', field: 'clientPort', kind: 'number', since: '3.0' },
+  { name: 'policy_context', field: 'policyContext', kind: 'string', since: '3.1' },
+  { name: 'server_address', field: 'serverAddress', kind: 'ip', since: '3.2' },
+  { name: 'server_port', field: 'serverPort', kind: 'number', since: '3.2' },
+  { name: 'compatibility_level', field: 'compatibilityLevel', kind: 'string', since: '3.8' },
+  { name: 'mail_version', field: 'mailVersion', kind: 'string', since: '3.8' },
+  { name: 'tls_sni', field: 'tlsSni', kind: 'string', since: '3.12' },
+]);

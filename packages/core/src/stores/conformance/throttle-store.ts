@@ -1,0 +1,35 @@
+/**
+ * Conformance suite for {@link ThrottleStore} implementations.
+ */
+
+import { describe } from 'vitest';
+import type { ThrottleStore } from '../throttle-store.ts';
+import { type HarnessFactory, type StoreHarness, useHarness } from './harness.ts';
+import { describeThrottleAdmin } from './throttle-admin.ts';
+import { describeThrottleConsume } from './throttle-consume.ts';
+
+/** A throttle store under test. */
+export type ThrottleStoreHarness = StoreHarness<ThrottleStore>;
+
+/**
+ * Register the throttle store conformance tests (vitest) for one implementation: settings look-ups and
+ * admin, counting, limits, window boundaries, notification claims, atomicity under concurrency, cleanup.
+ *
+ * @example
+ * ```ts
+ * describeThrottleStoreConformance('memory', async () => ({
+ *   store: createMemoryThrottleStore(),
+ *   close: async () => {},
+ * }));
+ * ```
+ */
+export function describeThrottleStoreConformance(
+  name: string,
+  factory: HarnessFactory<ThrottleStoreHarness>,
+): void {
+  describe(`ThrottleStore conformance: ${name}`, () => {
+    const h = useHarness(factory);
+    describeThrottleAdmin(h);
+    describeThrottleConsume(h);
+  });
+}
