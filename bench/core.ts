@@ -134,7 +134,7 @@ async function stopServer(server: RunningServer): Promise<void> {
 
 /**
  * Run the core benchmark. At each connection count the variants are measured one after another (rather than
- * one variant at all counts) so that background noise affects the ratios as little as possible.
+ * one variant at all counts), in rounds, so that background noise affects the ratios as little as possible.
  */
 export async function benchCore(
   options: CoreBenchOptions = DEFAULT_CORE_BENCH,
@@ -145,23 +145,17 @@ export async function benchCore(
   const rows: CoreBenchRow[] = [];
   try {
     for (const connections of options.levels) {
-      let baseline = 0;
-      for (const [index, variant] of VARIANTS.entries()) {
-        const server = servers[index]!;
-        let best: (LoadResult & { serverCpuUs: number }) | undefined;
-        for (let round = 0; round < options.rounds; round++) {
-          const cpuBefore = await serverCpu(server);
-          const result = await runLoad({
-            target: { host: '127.0.0.1', port: server.port },
-            connections,
-            durationMs: options.durationMs,
-            warmupMs: options.warmupMs,
-          });
-          const serverCpuUs = ((await serverCpu(server)) - cpuBefore) / result.totalRequests;
-          if (best === undefined || result.reqPerSec > best.reqPerSec) best = { ...result, serverCpuUs };
+      // Rounds go round-robin over the variants, so each variant's best run comes from a different moment.
+      const best: (CellResult | undefined)[] = VARIANTS.map(() => undefined);
+      for (let round = 0; round < options.rounds; round++) {
+        for (const [index, server] of servers.entries()) {
+          const result = await measureCell(server, connections, options);
+          if (result.reqPerSec > (best[index]?.reqPerSec ?? -1)) best[index] = result;
         }
-        if (index === 0) baseline = best!.reqPerSec;
-        const row = { ...best!, variant: variant.label, ratio: best!.reqPerSec / baseline };
+      }
+      const baseline = best[0]!.reqPerSec;
+      for (const [index, variant] of VARIANTS.entries()) {
+        const row = { ...best[index]!, variant: variant.label, ratio: best[index]!.reqPerSec / baseline };
         rows.push(row);
         progress(formatRow(row));
       }
@@ -174,6 +168,23 @@ export async function benchCore(
     await measureMemory(VARIANTS[3]!, options.idleConnections),
   ];
   return { rows, memory, idleConnections: options.idleConnections };
+}
+
+type CellResult = LoadResult & { readonly serverCpuUs: number };
+
+async function measureCell(
+  server: RunningServer,
+  connections: number,
+  options: CoreBenchOptions,
+): Promise<CellResult> {
+  const cpuBefore = await serverCpu(server);
+  const result = await runLoad({
+    target: { host: '127.0.0.1', port: server.port },
+    connections,
+    durationMs: options.durationMs,
+    warmupMs: options.warmupMs,
+  });
+  return { ...result, serverCpuUs: ((await serverCpu(server)) - cpuBefore) / result.totalRequests };
 }
 
 // RSS of a fresh server process, listening and then with `count` idle connections that each had one request.

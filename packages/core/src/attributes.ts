@@ -7,7 +7,7 @@
 import type { MailAddress, PolicyRequest } from './request.ts';
 
 /** The value type of each attribute kind, once normalised. */
-interface KindValues {
+export interface AttributeKindValues {
   string: string;
   address: MailAddress;
   number: number;
@@ -25,7 +25,7 @@ interface KindValues {
  * - `state`: a protocol state, upper-cased; `'UNKNOWN'` for a value this version does not know;
  * - `ip`: an IP address in canonical form (IPv4-mapped IPv6 becomes IPv4); kept trimmed when not an address.
  */
-export type AttributeKind = keyof KindValues;
+export type AttributeKind = keyof AttributeKindValues;
 
 /** A Postfix release that added attributes to the policy protocol. */
 export type PostfixVersion = '2.1' | '2.2' | '2.3' | '2.5' | '2.9' | '3.0' | '3.1' | '3.2' | '3.8' | '3.12';
@@ -33,23 +33,24 @@ export type PostfixVersion = '2.1' | '2.2' | '2.3' | '2.5' | '2.9' | '3.0' | '3.
 /** Every {@link PolicyRequest} field filled from one attribute (that is, all but `attrs`). */
 export type AttributeField = Exclude<keyof PolicyRequest, 'attrs'>;
 
-// The fields whose type is exactly the value type of kind K: a row cannot pair a field with the wrong kind.
-type FieldsOfKind<K extends AttributeKind> = {
-  [F in AttributeField]: [PolicyRequest[F]] extends [KindValues[K]]
-    ? [KindValues[K]] extends [PolicyRequest[F]]
+/** The fields whose type is exactly the value type of kind `K`, so a row cannot pair a field with the wrong kind. */
+export type AttributeFieldsOfKind<K extends AttributeKind> = {
+  [F in AttributeField]: [PolicyRequest[F]] extends [AttributeKindValues[K]]
+    ? [AttributeKindValues[K]] extends [PolicyRequest[F]]
       ? F
       : never
     : never;
 }[AttributeField];
 
-interface SpecOfKind<K extends AttributeKind> {
+/** The shape of a table row for attributes of kind `K`; see {@link AttributeSpec}. */
+export interface AttributeSpecOfKind<K extends AttributeKind> {
   /** The attribute name on the wire, e.g. `client_address`. */
   readonly name: string;
   /**
    * The {@link PolicyRequest} field it fills. Only `request` has none: it names the request type and is checked
    * (it must be `smtpd_access_policy`), not stored in a field; it stays in `attrs` like every attribute.
    */
-  readonly field: FieldsOfKind<K> | undefined;
+  readonly field: AttributeFieldsOfKind<K> | undefined;
   /** How the value is normalised. */
   readonly kind: K;
   /** The Postfix version that started sending it. */
@@ -64,7 +65,7 @@ interface SpecOfKind<K extends AttributeKind> {
 }
 
 /** One row of {@link POSTFIX_ATTRIBUTES}: a Postfix attribute, its field, its kind and its Postfix version. */
-export type AttributeSpec = { [K in AttributeKind]: SpecOfKind<K> }[AttributeKind];
+export type AttributeSpec = { [K in AttributeKind]: AttributeSpecOfKind<K> }[AttributeKind];
 
 // Accepts the table only when every field has a row, so a field added to PolicyRequest without a row here
 // is a compile error (the missing field names appear in the message).

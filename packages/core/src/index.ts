@@ -30,7 +30,15 @@ export {
   parseAccount,
 } from './accounts.ts';
 export { domainOf, isDomain, isEmail, localPartOf, stripExtension } from './address.ts';
-export type { AttributeField, AttributeKind, AttributeSpec, PostfixVersion } from './attributes.ts';
+export type {
+  AttributeField,
+  AttributeFieldsOfKind,
+  AttributeKind,
+  AttributeKindValues,
+  AttributeSpec,
+  AttributeSpecOfKind,
+  PostfixVersion,
+} from './attributes.ts';
 export { POSTFIX_ATTRIBUTES } from './attributes.ts';
 export type { WildcardIPv4, WildcardIPv4Options, WildcardOctet } from './candidates.ts';
 export {
@@ -168,6 +176,7 @@ export type {
   WblistLookupResult,
   WblistMatch,
   WblistOutboundQuery,
+  WblistStore,
 } from './stores/wblist-store.ts';
 export type { TrustedNetworks, TrustedNetworksOptions } from './trusted-networks.ts';
 export { createTrustedNetworks } from './trusted-networks.ts';

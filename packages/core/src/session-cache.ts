@@ -4,7 +4,7 @@
 
 import { PolicydError } from './errors.ts';
 
-/** Limits of a {@link SessionCache}. */
+/** Limits of the per-message session cache (see `PolicyContext.session`). */
 export interface SessionCacheOptions {
   /** Most instances kept; beyond it the least recently used is dropped. Default 10 000. */
   readonly maxEntries?: number;
