@@ -8,11 +8,14 @@
  */
 
 import { createServer as createNetServer, type Server } from 'node:net';
-import { createRequestDecoder, formatResponse } from '../packages/core/src/codec.ts';
-import { Decision } from '../packages/core/src/decision.ts';
-import type { PolicyPlugin } from '../packages/core/src/plugin.ts';
-import { createPolicy } from '../packages/core/src/policy.ts';
-import { createServer } from '../packages/core/src/server.ts';
+import {
+  createPolicy,
+  createRequestDecoder,
+  createServer,
+  Decision,
+  formatResponse,
+  type PolicyPlugin,
+} from '../packages/core/src/index.ts';
 
 /** The kinds of server this process can run. */
 export type ServerKind = 'baseline' | 'codec' | 'core';

@@ -44,8 +44,8 @@ interface InFlight {
   readonly startedAt: number;
 }
 
-// Building the per-request fields costs about as much as evaluating trivial plugins: skip it when the line
-// would be dropped anyway (no logger, or pino below `info`; pino's level can change at run time).
+// The per-request fields (an object, the action text) are wasted work when the line would be dropped: no
+// logger, or pino below `info`. Asked per request because pino's level can change at run time.
 function infoEnabled(log: Logger): boolean {
   if (log === silentLogger) return false;
   const { isLevelEnabled } = log as { isLevelEnabled?: unknown };

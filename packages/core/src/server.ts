@@ -177,7 +177,8 @@ function timeoutDecision(value: Decision | undefined): Decision {
   try {
     return assertDecision(value);
   } catch (cause) {
-    throw new PolicydError('POLICYD_ERR_INVALID_OPTION', `timeoutDecision is not a valid decision`, {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    throw new PolicydError('POLICYD_ERR_INVALID_OPTION', `timeoutDecision is not a valid decision: ${why}`, {
       value,
       cause,
     });
