@@ -3,8 +3,9 @@
  * Started by `bench/core.ts` with an IPC channel: it sends `{ port }` once listening, answers `'rss'` with
  * `process.memoryUsage()` (after a full GC when `--expose-gc` is on), `'cpu'` with `process.cpuUsage()`, and exits on `'exit'` or when the parent goes away.
  *
- * Kinds: `baseline` (bare node:net, splits on "\n\n", answers DUNNO: no codec, no policy), `codec` (the
- * request decoder and formatResponse, no policy, no server), `core` (createServer with N trivial plugins).
+ * Kinds: `codec` (the benchmark's baseline: node:net, the request decoder and formatResponse; no policy, no
+ * server bookkeeping), `net` (a reference below the baseline: bare node:net splitting on "\n\n", no codec),
+ * `core` (createServer with N trivial plugins).
  */
 
 import { createServer as createNetServer, type Server } from 'node:net';
@@ -18,11 +19,12 @@ import {
 } from '../packages/core/src/index.ts';
 
 /** The kinds of server this process can run. */
-export type ServerKind = 'baseline' | 'codec' | 'core';
+export type ServerKind = 'net' | 'codec' | 'core';
 
 const DUNNO_REPLY = 'action=DUNNO\n\n';
 
-function baselineServer(): Server {
+// Not the baseline: shows what node:net alone costs, below which no policy server can go.
+function netServer(): Server {
   return createNetServer({ noDelay: true }, (socket) => {
     let buffered = '';
     socket.setEncoding('latin1');
@@ -39,6 +41,7 @@ function baselineServer(): Server {
   });
 }
 
+// The baseline: what any policy server must do per request (decode it, answer), and nothing more.
 function codecServer(): Server {
   const dunno = Decision.dunno();
   return createNetServer({ noDelay: true }, (socket) => {
@@ -69,7 +72,7 @@ async function main(): Promise<void> {
     const bound = await server.listen({ host: '127.0.0.1', port: 0 });
     port = 'port' in bound ? bound.port : 0;
   } else {
-    const server = kind === 'baseline' ? baselineServer() : codecServer();
+    const server = kind === 'net' ? netServer() : codecServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const address = server.address();
     port = address !== null && typeof address === 'object' ? address.port : 0;

@@ -123,3 +123,59 @@ export const POSTFIX_ATTRIBUTES: readonly AttributeSpec[] = complete([
   { name: 'mail_version', field: 'mailVersion', kind: 'string', since: '3.8' },
   { name: 'tls_sni', field: 'tlsSni', kind: 'string', since: '3.12' },
 ]);
+
+/**
+ * The attribute names of {@link POSTFIX_ATTRIBUTES}, in table order: `ATTRIBUTE_NAMES[i]` is the name of row
+ * `i`. The decoder stores these strings as `attrs` keys rather than slices of the input: their hash is
+ * computed once, not per request.
+ *
+ * @internal
+ */
+export const ATTRIBUTE_NAMES: readonly string[] = Object.freeze(POSTFIX_ATTRIBUTES.map((row) => row.name));
+
+// attributeIndex's lookup table, a hash table with chaining: rows bucketed by a cheap hash of the name's
+// length, first and last bytes (no two names share all three today, but nothing depends on it). Typed arrays
+// cannot be frozen; these are written here once and only read afterwards.
+const BUCKETS = 256;
+const NO_ROW = -1;
+const NAME_BYTES: readonly Uint8Array[] = Object.freeze(
+  ATTRIBUTE_NAMES.map((name) => Buffer.from(name, 'latin1')),
+);
+
+function bucketOf(length: number, first: number, last: number): number {
+  return (length * 4 + first + last * 7) & (BUCKETS - 1);
+}
+
+// FIRST_ROW[bucket]: a row in the bucket; NEXT_ROW[row]: the next row in the same bucket (NO_ROW ends both).
+const [FIRST_ROW, NEXT_ROW] = ((): readonly [Int16Array, Int16Array] => {
+  const first = new Int16Array(BUCKETS).fill(NO_ROW);
+  const next = new Int16Array(NAME_BYTES.length).fill(NO_ROW);
+  NAME_BYTES.forEach((name, row) => {
+    const bucket = bucketOf(name.length, name[0]!, name[name.length - 1]!);
+    next[row] = first[bucket]!;
+    first[bucket] = row;
+  });
+  return [first, next];
+})();
+
+/**
+ * The position in {@link POSTFIX_ATTRIBUTES} of the attribute whose name is the bytes `bytes[start, end)`, or -1
+ * for a name the table does not have (any non-ASCII byte included). Looks at the bytes in place: no string is
+ * made and no hash computed, which is cheaper than either. Requires `start < end`.
+ *
+ * @internal
+ */
+export function attributeIndex(bytes: Uint8Array, start: number, end: number): number {
+  const length = end - start;
+  let row = FIRST_ROW[bucketOf(length, bytes[start]!, bytes[end - 1]!)]!;
+  while (row !== NO_ROW) {
+    const name = NAME_BYTES[row]!;
+    if (name.length === length) {
+      let i = 0;
+      while (i < length && name[i] === bytes[start + i]) i++;
+      if (i === length) return row;
+    }
+    row = NEXT_ROW[row]!;
+  }
+  return -1;
+}

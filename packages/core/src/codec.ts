@@ -11,9 +11,11 @@
  * - An attribute sent twice keeps its last value.
  */
 
+import { isAscii } from 'node:buffer';
+import { ATTRIBUTE_NAMES, attributeIndex } from './attributes.ts';
 import { type Decision, toAction } from './decision.ts';
 import { PolicydError, type ProtocolErrorReason } from './errors.ts';
-import { normalizeOwned, resolveNormalizeOptions } from './normalize.ts';
+import { attributeValues, normalizeOwned, resolveNormalizeOptions } from './normalize.ts';
 import type { NormalizeOptions, PolicyRequest } from './request.ts';
 
 /** Bounds on what one connection may make the decoder hold. Exceeding one is a protocol error. */
@@ -57,6 +59,9 @@ export interface RequestDecoder {
 
 const LF = 0x0a;
 const CR = 0x0d;
+// Shared by every decoder: it is only used in one-shot mode (no `stream` option), which keeps no state
+// between calls. One per decoder would cost each connection a few KB of native memory.
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 function limit(options: DecoderOptions, name: keyof DecoderLimits): number {
   const value = options[name] ?? DEFAULT_DECODER_LIMITS[name];
@@ -85,17 +90,6 @@ function protocolError(reason: ProtocolErrorReason, message: string, value?: unk
   );
 }
 
-function concat(parts: readonly Uint8Array[], tail: Uint8Array, total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  out.set(tail, at);
-  return out;
-}
-
 /**
  * Create a streaming request decoder for one connection. Chunks may split a request (or a UTF-8 character)
  * at any byte, and one chunk may hold many requests. Limits are checked as bytes arrive: an over-long line
@@ -119,14 +113,14 @@ export function createRequestDecoder(options: DecoderOptions = {}): RequestDecod
   const maxRequestBytes = limit(options, 'maxRequestBytes');
   const maxAttributes = limit(options, 'maxAttributes');
   const normalize = resolveNormalizeOptions(options);
-  const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
   let failed: PolicydError | undefined;
   // The incomplete last line, as copied pieces (joined once, when its LF arrives).
-  let partial: Uint8Array[] = [];
+  let partial: Buffer[] = [];
   let partialBytes = 0;
-  // The request being read.
+  // The request being read: its attributes, and the known ones again by table position (see normalizeOwned).
   let attrs = new Map<string, string>();
+  const values: (string | undefined)[] = ATTRIBUTE_NAMES.map(() => undefined);
   let count = 0;
   let requestBytes = 0;
   // Requests completed during the current push.
@@ -137,6 +131,7 @@ export function createRequestDecoder(options: DecoderOptions = {}): RequestDecod
     partial = [];
     partialBytes = 0;
     attrs = new Map();
+    values.fill(undefined);
     count = 0;
     requestBytes = 0;
     return false;
@@ -171,17 +166,26 @@ export function createRequestDecoder(options: DecoderOptions = {}): RequestDecod
     count = 0;
     requestBytes = 0;
     try {
-      out.push(normalizeOwned(request, normalize));
+      out.push(normalizeOwned(request, values, normalize));
       return true;
     } catch (error) {
       if (error instanceof PolicydError) return fail(error);
       throw error;
+    } finally {
+      values.fill(undefined);
     }
   }
 
-  // One complete line: text[start, stop) with its CR still on, `stop - start` bytes long (ASCII or already
-  // checked by the caller). checkSize, NUL and UTF-8 checks have been done.
-  function line(text: string, start: number, stop: number, bytes: number): boolean {
+  // One complete line: text[start, stop) with its CR still on, `bytes` bytes long, read from raw[rawStart…].
+  // checkSize, NUL and UTF-8 checks have been done.
+  function line(
+    text: string,
+    start: number,
+    stop: number,
+    bytes: number,
+    raw: Uint8Array,
+    rawStart: number,
+  ): boolean {
     const end = stop > start && text.charCodeAt(stop - 1) === CR ? stop - 1 : stop;
     if (end === start) return count > 0 ? finish() : true;
     requestBytes += bytes + 1;
@@ -200,43 +204,46 @@ export function createRequestDecoder(options: DecoderOptions = {}): RequestDecod
       const bad = text.slice(start, end);
       return fail(protocolError('empty-name', `line with an empty attribute name: ${preview(bad)}`, bad));
     }
-    attrs.set(text.slice(start, eq), text.slice(eq + 1, end));
+    const value = text.slice(eq + 1, end);
+    // Byte offsets are character offsets until the first non-ASCII character; a name that has one takes more
+    // bytes than characters, so the bytes looked at include a non-ASCII one and match no table name.
+    const index = attributeIndex(raw, rawStart, rawStart + (eq - start));
+    if (index === -1) {
+      attrs.set(text.slice(start, eq), value);
+    } else {
+      // The table's own string as the key: its hash is already known, unlike a fresh slice's.
+      attrs.set(ATTRIBUTE_NAMES[index]!, value);
+      values[index] = value;
+    }
     return true;
   }
 
   // One complete line as bytes, without its LF.
-  function lineBytes(bytes: Uint8Array): boolean {
+  function lineBytes(bytes: Buffer): boolean {
     if (!checkSize(bytes.length)) return false;
     if (bytes.indexOf(0) !== -1) return fail(protocolError('nul-byte', 'line contains a NUL byte'));
     let text: string;
     try {
-      text = utf8.decode(bytes);
+      text = UTF8.decode(bytes);
     } catch {
       return fail(protocolError('invalid-utf8', 'line is not valid UTF-8'));
     }
-    return line(text, 0, text.length, bytes.length);
+    return line(text, 0, text.length, bytes.length, bytes, 0);
   }
 
   // Complete lines (LF-separated, without the last LF). Fast path: plain ASCII without NUL is decoded once
-  // and split as text; anything else goes line by line, which finds the offending line.
-  function lines(region: Uint8Array): boolean {
-    if (region.indexOf(0) === -1) {
-      let text: string | undefined;
-      try {
-        text = utf8.decode(region);
-      } catch {
-        text = undefined;
-      }
-      // Equal lengths mean every byte was ASCII, so a line's byte length is its string length.
-      if (text !== undefined && text.length === region.length) {
-        let start = 0;
-        for (;;) {
-          const nl = text.indexOf('\n', start);
-          const stop = nl === -1 ? text.length : nl;
-          if (!checkSize(stop - start) || !line(text, start, stop, stop - start)) return false;
-          if (nl === -1) return true;
-          start = nl + 1;
-        }
+  // and split as text (a line's byte length is then its string length); anything else goes line by line,
+  // which finds the offending line.
+  function lines(region: Buffer): boolean {
+    if (region.indexOf(0) === -1 && isAscii(region)) {
+      const text = region.toString('latin1');
+      let start = 0;
+      for (;;) {
+        const nl = text.indexOf('\n', start);
+        const stop = nl === -1 ? text.length : nl;
+        if (!checkSize(stop - start) || !line(text, start, stop, stop - start, region, start)) return false;
+        if (nl === -1) return true;
+        start = nl + 1;
       }
     }
     let start = 0;
@@ -249,18 +256,19 @@ export function createRequestDecoder(options: DecoderOptions = {}): RequestDecod
     }
   }
 
-  function consume(chunk: Uint8Array): void {
+  function consume(chunk: Buffer): void {
     let pos = 0;
     if (partialBytes > 0) {
       const nl = chunk.indexOf(LF);
       const head = chunk.subarray(0, nl === -1 ? chunk.length : nl);
       if (!checkSize(partialBytes + head.length)) return;
       if (nl === -1) {
-        partial.push(chunk.slice());
+        partial.push(Buffer.from(chunk)); // a copy: the chunk's memory is not ours to keep
         partialBytes += chunk.length;
         return;
       }
-      const whole = concat(partial, head, partialBytes + head.length);
+      partial.push(head);
+      const whole = Buffer.concat(partial, partialBytes + head.length);
       partial = [];
       partialBytes = 0;
       if (!lineBytes(whole)) return;
@@ -274,7 +282,7 @@ export function createRequestDecoder(options: DecoderOptions = {}): RequestDecod
     if (pos < chunk.length) {
       const tail = chunk.subarray(pos);
       if (!checkSize(tail.length)) return;
-      partial.push(tail.slice());
+      partial.push(Buffer.from(tail));
       partialBytes = tail.length;
     }
   }
@@ -283,7 +291,8 @@ export function createRequestDecoder(options: DecoderOptions = {}): RequestDecod
     push(chunk: Uint8Array): DecodeResult {
       if (failed !== undefined) return { requests: [], error: failed };
       out = [];
-      consume(chunk);
+      // Buffer's indexOf is native; a plain Uint8Array's is much slower. Wrapping does not copy.
+      consume(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
       const requests = out;
       out = [];
       return failed === undefined ? { requests } : { requests, error: failed };
@@ -328,7 +337,7 @@ export function parseRequest(text: string, options?: NormalizeOptions): PolicyRe
       throw protocolError('empty-name', `line with an empty attribute name: ${preview(line)}`, line);
     attrs.set(line.slice(0, eq), line.slice(eq + 1));
   }
-  return normalizeOwned(attrs, normalize);
+  return normalizeOwned(attrs, attributeValues(attrs), normalize);
 }
 
 /**

@@ -20,6 +20,8 @@ export type { GreylistStoreHarness } from './stores/conformance/greylist-store.t
 export { describeGreylistStoreConformance } from './stores/conformance/greylist-store.ts';
 export type { HarnessFactory, SeedableStoreHarness, StoreHarness } from './stores/conformance/harness.ts';
 export { expectPolicydError, seconds, T0, useHarness } from './stores/conformance/harness.ts';
+export type { SmtpSessionLogHarness } from './stores/conformance/smtp-session-log.ts';
+export { describeSmtpSessionLogConformance } from './stores/conformance/smtp-session-log.ts';
 export type { ThrottleStoreHarness } from './stores/conformance/throttle-store.ts';
 export { describeThrottleStoreConformance } from './stores/conformance/throttle-store.ts';
 export type { WblistStoreHarness } from './stores/conformance/wblist-store.ts';

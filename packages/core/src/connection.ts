@@ -28,6 +28,10 @@ export interface ConnectionSettings {
   readonly requestTimeoutMs: number;
   /** Answer sent when the deadline passes. */
   readonly timeoutDecision: Decision;
+  /** Called after each reply is written (see `ServerOptions.onRequest`). */
+  readonly onRequest: ((request: PolicyRequest, evaluation: Evaluation) => void) | undefined;
+  /** Write the per-request `info` line. */
+  readonly logRequests: boolean;
 }
 
 /** The server's handle on one connection. */
@@ -68,9 +72,12 @@ export function serveConnection(
   const decoder = createRequestDecoder(settings.decoder);
   const queue: PolicyRequest[] = [];
   let inFlight: InFlight | undefined;
-  // One deadline timer per connection, re-armed when an evaluation starts (cheaper than a timer per request).
-  // When it fires, whatever is in flight started exactly requestTimeoutMs ago; with nothing in flight it is moot.
+  // One deadline timer per connection, and no timer work per request: an evaluation that starts while the
+  // timer is armed leaves it alone. When it fires, it compares the start of whatever is in flight with the
+  // deadline: past it, the request times out; not yet, the timer is armed again for the rest; nothing in
+  // flight, it lapses until the next evaluation arms it.
   let deadline: NodeJS.Timeout | undefined;
+  let deadlineArmed = false;
   let reading = true; // false after a protocol error, the peer's end of stream, or shutdown
   let paused = false;
   let waitingForDrain = false;
@@ -121,8 +128,7 @@ export function serveConnection(
     const controller = new AbortController();
     const current: InFlight = { request, controller, startedAt: performance.now() };
     inFlight = current;
-    if (deadline === undefined) deadline = setTimeout(onDeadline, requestTimeoutMs);
-    else deadline.refresh();
+    if (!deadlineArmed) armDeadline(requestTimeoutMs);
     let pending: Promise<Evaluation>;
     try {
       pending = policy.evaluate(request, { signal: controller.signal });
@@ -146,13 +152,38 @@ export function serveConnection(
       socket.destroy();
       return;
     }
-    if (infoEnabled(log)) log.info(requestLogFields(current.request, evaluation), 'policy request');
+    if (settings.logRequests && infoEnabled(log)) {
+      log.info(requestLogFields(current.request, evaluation), 'policy request');
+    }
     reply(evaluation.decision);
+    answered(current.request, evaluation);
+  }
+
+  function answered(request: PolicyRequest, evaluation: Evaluation): void {
+    if (settings.onRequest === undefined) return;
+    try {
+      settings.onRequest(request, evaluation);
+    } catch (err) {
+      log.error({ err }, 'onRequest failed');
+    }
+  }
+
+  // Only called when no timer is pending (never armed, or it has fired), so there is nothing to clear.
+  function armDeadline(delayMs: number): void {
+    deadlineArmed = true;
+    deadline = setTimeout(onDeadline, delayMs);
   }
 
   function onDeadline(): void {
+    deadlineArmed = false;
     const current = inFlight;
     if (current === undefined) return;
+    const left = requestTimeoutMs - (performance.now() - current.startedAt);
+    // Timers may fire a little early by this clock (libuv's loop time is read once per loop turn).
+    if (left > 0) {
+      armDeadline(Math.ceil(left));
+      return;
+    }
     inFlight = undefined;
     current.controller.abort(
       new PolicydError('POLICYD_ERR_PLUGIN_TIMEOUT', `request not answered within ${requestTimeoutMs} ms`, {
@@ -171,6 +202,7 @@ export function serveConnection(
       'request deadline passed: answering the timeout decision',
     );
     reply(timeoutDecision);
+    answered(current.request, evaluation);
   }
 
   // Policy.evaluate contains plugin failures, so a rejection is a bug: never guess an answer (Postfix

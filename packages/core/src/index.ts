@@ -67,7 +67,15 @@ export type { DnsResolver, MxRecord } from './dns.ts';
 export type { PolicydErrorCode, PolicydErrorDetails, ProtocolErrorReason } from './errors.ts';
 export { isPolicydError, PolicydError } from './errors.ts';
 export type { ClientNetworkOptions, IpFamily, IpNetwork, NetworkInspection } from './ip.ts';
-export { clientNetwork, inspectNetwork, ipFamily, networkContains, normalizeIp, parseNetwork } from './ip.ts';
+export {
+  clientNetwork,
+  containingNetworks,
+  inspectNetwork,
+  ipFamily,
+  networkContains,
+  normalizeIp,
+  parseNetwork,
+} from './ip.ts';
 export type { LogFn, Logger } from './logger.ts';
 export { silentLogger } from './logger.ts';
 export { mailAddress, toPolicyRequest } from './normalize.ts';
@@ -120,12 +128,26 @@ export type { MemoryDomainStore } from './stores/memory-domain-store.ts';
 export { createMemoryDomainStore } from './stores/memory-domain-store.ts';
 export type { MemoryGreylistStore } from './stores/memory-greylist-store.ts';
 export { createMemoryGreylistStore } from './stores/memory-greylist-store.ts';
+export type { MemorySmtpSessionLog } from './stores/memory-smtp-session-log.ts';
+export { createMemorySmtpSessionLog } from './stores/memory-smtp-session-log.ts';
 export type { MemoryStores, MemoryStoresOptions } from './stores/memory-stores.ts';
 export { createMemoryStores } from './stores/memory-stores.ts';
 export { createMemoryThrottleStore } from './stores/memory-throttle-store.ts';
 export type { MemoryWblistStore } from './stores/memory-wblist-store.ts';
 export { createMemoryWblistStore } from './stores/memory-wblist-store.ts';
 export type { DomainSeed, GreylistSeed, WblistSeed } from './stores/seed.ts';
+export type {
+  SmtpSessionCleanupOptions,
+  SmtpSessionLog,
+  SmtpSessionRow,
+  SmtpSessionTextField,
+} from './stores/smtp-session-log.ts';
+export {
+  checkSmtpSessionRow,
+  SMTP_SESSION_FIELD_LENGTHS,
+  smtpSessionCutoff,
+  smtpSessionTimeText,
+} from './stores/smtp-session-log.ts';
 export { fromUnixSeconds, toUnixSeconds } from './stores/store-time.ts';
 export { storedNetwork, storedNetworkContains } from './stores/stored-network.ts';
 export type { ResolvedThrottleSetting } from './stores/throttle-input.ts';
@@ -135,9 +157,11 @@ export {
   MAX_THROTTLE_PRIORITY,
   parseThrottleKind,
   resolveThrottleSetting,
+  THROTTLE_ALGORITHMS,
   THROTTLE_KINDS,
 } from './stores/throttle-input.ts';
 export type {
+  ThrottleAlgorithm,
   ThrottleCharge,
   ThrottleChargeCounters,
   ThrottleConsumeResult,
@@ -151,6 +175,14 @@ export type {
   ThrottleStore,
   ThrottleWindow,
 } from './stores/throttle-store.ts';
+export type { StoredThrottleCounter, ThrottleWindowState } from './stores/throttle-window.ts';
+export {
+  countThrottleCharge,
+  exceededThrottleLimit,
+  storedThrottlePeriod,
+  throttleWindowOf,
+  throttleWindowState,
+} from './stores/throttle-window.ts';
 export type {
   ParsedWblistAccountRef,
   ParsedWblistChange,

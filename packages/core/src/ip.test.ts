@@ -1,7 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PolicydError } from './errors.ts';
-import { clientNetwork, inspectNetwork, ipFamily, networkContains, parseNetwork } from './ip.ts';
+import {
+  clientNetwork,
+  containingNetworks,
+  inspectNetwork,
+  ipFamily,
+  networkContains,
+  parseNetwork,
+} from './ip.ts';
 
 function thrown(fn: () => unknown): PolicydError {
   try {
@@ -198,6 +205,49 @@ describe('clientNetwork', () => {
         expect(parseNetwork(network)?.cidr).toBe(network);
         expect(networkContains(network, ip)).toBe(true);
       }),
+    );
+  });
+});
+
+describe('containingNetworks', () => {
+  it('lists every network of an IPv4 address, most specific first', () => {
+    const networks = containingNetworks('192.0.2.77');
+    expect(networks).toHaveLength(33);
+    expect(networks.slice(0, 4)).toEqual([
+      '192.0.2.77/32',
+      '192.0.2.76/31',
+      '192.0.2.76/30',
+      '192.0.2.72/29',
+    ]);
+    expect(networks).toContain('192.0.2.0/24');
+    expect(networks).toContain('192.0.0.0/16');
+    expect(networks.at(-1)).toBe('0.0.0.0/0');
+  });
+
+  it('lists every network of an IPv6 address in canonical form', () => {
+    const networks = containingNetworks('2001:DB8:0:0:1::5');
+    expect(networks).toHaveLength(129);
+    expect(networks[0]).toBe('2001:db8::1:0:0:5/128');
+    expect(networks).toContain('2001:db8::/32');
+    expect(networks).toContain('2001:db8::/64');
+    expect(networks.at(-1)).toBe('::/0');
+  });
+
+  it('treats IPv4-mapped IPv6 as IPv4 and gives nothing for a non-address', () => {
+    expect(containingNetworks('::ffff:192.0.2.1')[0]).toBe('192.0.2.1/32');
+    expect(containingNetworks('unknown')).toEqual([]);
+  });
+
+  it('contains exactly the canonical networks that contain the address', () => {
+    fc.assert(
+      fc.property(fc.ipV4(), fc.integer({ min: 0, max: 32 }), (ip, prefix) => {
+        const cidr = clientNetwork(ip, { v4Prefix: prefix });
+        expect(containingNetworks(ip)).toContain(cidr);
+        const networks = containingNetworks(ip);
+        for (const n of networks) expect(networkContains(n, ip)).toBe(true);
+        expect(networks.every((n) => parseNetwork(n)?.cidr === n)).toBe(true);
+      }),
+      { numRuns: 50 },
     );
   });
 });

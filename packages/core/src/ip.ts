@@ -196,3 +196,33 @@ export function clientNetwork(ip: string, options: ClientNetworkOptions = {}): s
   }
   return `${ipaddr.IPv4.networkAddressFromCIDR(`${canonical}/${v4Prefix}`).toString()}/${v4Prefix}`;
 }
+
+/**
+ * Every strict network that contains `ip`, as canonical CIDR text, from the address itself (`/32`, `/128`) down
+ * to `/0`: 33 networks for an IPv4 address, 129 for IPv6. A stored network in canonical form contains the client
+ * exactly when it is in this list, so `stored IN (containingNetworks(ip))` matches network entries with an
+ * indexed look-up instead of a scan (`parseAccount` stores networks in this form). IPv4-mapped IPv6 counts as
+ * IPv4. Returns `[]` when `ip` is not an IP address.
+ *
+ * @example
+ * ```ts
+ * containingNetworks('192.0.2.77').slice(0, 3); // ['192.0.2.77/32', '192.0.2.76/31', '192.0.2.76/30']
+ * containingNetworks('192.0.2.77').at(-1);      // '0.0.0.0/0'
+ * ```
+ */
+export function containingNetworks(ip: string): string[] {
+  const canonical = normalizeIp(ip);
+  if (canonical === undefined) return [];
+  const bytes = parseCanonical(canonical).toByteArray();
+  const bits = bytes.length * 8;
+  const networks: string[] = [];
+  for (let prefix = bits; prefix >= 0; prefix--) {
+    if (prefix < bits) {
+      // Clear the host bit that this prefix length no longer covers.
+      const index = prefix >> 3;
+      bytes[index] = (bytes[index] ?? 0) & ~(0x80 >> (prefix & 7));
+    }
+    networks.push(`${ipaddr.fromByteArray(bytes).toString()}/${prefix}`);
+  }
+  return networks;
+}

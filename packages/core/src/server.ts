@@ -10,7 +10,8 @@ import { assertDecision, Decision } from './decision.ts';
 import { PolicydError } from './errors.ts';
 import { bindServer } from './listen.ts';
 import { type Logger, silentLogger } from './logger.ts';
-import type { Policy } from './policy.ts';
+import type { Evaluation, Policy } from './policy.ts';
+import type { PolicyRequest } from './request.ts';
 
 /** Options of {@link createServer}; the decoder limits (`maxLineBytes` …) and normalisation options included. */
 export interface ServerOptions extends DecoderOptions {
@@ -33,6 +34,17 @@ export interface ServerOptions extends DecoderOptions {
   readonly timeoutDecision?: Decision;
   /** Upper bound for a graceful {@link PolicyServer.close}, in milliseconds; default 10 000. */
   readonly closeTimeoutMs?: number;
+  /**
+   * Called once per answered request, right after its reply was written (also when the deadline passed, with
+   * the timeout decision): the place for an application's own request log or accounting. It must not block;
+   * start slow work without awaiting it. A throw is logged at `error` and ignored.
+   */
+  readonly onRequest?: (request: PolicyRequest, evaluation: Evaluation) => void;
+  /**
+   * Write the per-request `info` line; default true. Set it to false when {@link ServerOptions.onRequest}
+   * logs requests itself. Warnings (deadline passed, disconnect) are written either way.
+   */
+  readonly logRequests?: boolean;
 }
 
 /**
@@ -86,6 +98,8 @@ export function createServer(policy: Policy, options: ServerOptions = {}): Polic
     idleTimeoutMs: positiveInteger('idleTimeoutMs', options.idleTimeoutMs, 600_000, MAX_TIMER_MS),
     requestTimeoutMs: positiveInteger('requestTimeoutMs', options.requestTimeoutMs, 10_000, MAX_TIMER_MS),
     timeoutDecision: timeoutDecision(options.timeoutDecision),
+    onRequest: options.onRequest,
+    logRequests: options.logRequests ?? true,
   };
   createRequestDecoder(options); // invalid decoder limits fail here, not at the first connection
   const servers = new Set<Server>();

@@ -160,12 +160,14 @@ function invalidOption(name: string, expected: string, value: unknown): never {
 
 function direction(value: WblistDirection | undefined): WblistDirection {
   if (value === undefined) return 'inbound';
-  if (value !== 'inbound' && value !== 'outbound') invalidOption('direction', "'inbound' or 'outbound'", value);
+  if (value !== 'inbound' && value !== 'outbound')
+    invalidOption('direction', "'inbound' or 'outbound'", value);
   return value;
 }
 
 function list(value: WblistList | undefined): WblistList {
-  if (value !== 'whitelist' && value !== 'blacklist') invalidOption('list', "'whitelist' or 'blacklist'", value);
+  if (value !== 'whitelist' && value !== 'blacklist')
+    invalidOption('list', "'whitelist' or 'blacklist'", value);
   return value;
 }
 
@@ -195,11 +197,12 @@ function addresses(values: readonly string[], allowed?: readonly AccountType[]):
  * ```
  */
 export function createWblistAdmin(store: WblistStore): WblistAdmin {
-  async function change(
-    input: WblistAdminChange,
-    adding: boolean,
-  ): Promise<WblistAdminChangeResult> {
-    const ref = { account: account(input.account), direction: direction(input.direction), list: list(input.list) };
+  async function change(input: WblistAdminChange, adding: boolean): Promise<WblistAdminChangeResult> {
+    const ref = {
+      account: account(input.account),
+      direction: direction(input.direction),
+      list: list(input.list),
+    };
     const allowed = adding
       ? ref.direction === 'inbound'
         ? WBLIST_SENDER_TYPES

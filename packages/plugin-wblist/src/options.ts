@@ -103,7 +103,9 @@ function flag(options: WblistOptions, name: keyof WblistOptions): boolean {
 
 function hasMethod(value: unknown, method: string): boolean {
   return (
-    typeof value === 'object' && value !== null && typeof (value as Record<string, unknown>)[method] === 'function'
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Record<string, unknown>)[method] === 'function'
   );
 }
 
@@ -122,7 +124,8 @@ function resolveCache(value: WblistOptions['cache']): Required<WblistCacheOption
     invalid('cache', 'a boolean or { maxEntries?, ttlMs? }', value);
   }
   for (const key of Object.keys(value)) {
-    if (key !== 'maxEntries' && key !== 'ttlMs') invalid('cache', 'a boolean or { maxEntries?, ttlMs? }', value);
+    if (key !== 'maxEntries' && key !== 'ttlMs')
+      invalid('cache', 'a boolean or { maxEntries?, ttlMs? }', value);
   }
   return Object.freeze({
     maxEntries: integer('cache.maxEntries', value.maxEntries, DEFAULT_WBLIST_CACHE.maxEntries, 10_000_000),

@@ -45,8 +45,8 @@ export interface PlanSettings {
 export interface WblistPlan {
   /** The look-up to make; `undefined` when neither stage applies. */
   readonly query: WblistLookupQuery | undefined;
-  /** Why the inbound stage does not run, when it does not. */
-  readonly inboundSkipped?: string;
+  /** Why a stage does not run, when one does not: added to the reason of a DUNNO. */
+  readonly note?: string;
 }
 
 /** Who sends and who receives, for amavisd_wblist: authenticated mail is judged by its login. */
@@ -114,7 +114,8 @@ export function planLookup(
   const recipients = new Set(policyAddresses(subject.recipient));
   const recipientTarget = aliasTarget(domains, subject.recipientDomain);
   if (recipientTarget !== undefined) {
-    for (const a of policyAddresses(`${localPartOf(subject.recipient)}@${recipientTarget}`)) recipients.add(a);
+    for (const a of policyAddresses(`${localPartOf(subject.recipient)}@${recipientTarget}`))
+      recipients.add(a);
   }
 
   const clientAddress = client === '' ? {} : { clientAddress: client };
@@ -124,17 +125,21 @@ export function planLookup(
     subject.sasl && !settings.bypassOutgoing
       ? { accounts: senderList, recipients: recipientList, ...clientAddress }
       : undefined;
-  const inboundSkipped = subject.sasl ? saslInboundSkipped(subject, domains, settings, recipientTarget) : undefined;
+  const inboundSkipped = subject.sasl
+    ? saslInboundSkipped(subject, domains, settings, recipientTarget)
+    : undefined;
   const inbound =
-    inboundSkipped === undefined ? { accounts: recipientList, senders: senderList, ...clientAddress } : undefined;
+    inboundSkipped === undefined
+      ? { accounts: recipientList, senders: senderList, ...clientAddress }
+      : undefined;
   if (inbound === undefined && outbound === undefined) {
-    return { query: undefined, inboundSkipped: `${inboundSkipped}; outbound lists bypassed (bypassOutgoing)` };
+    return { query: undefined, note: `${inboundSkipped}; outbound lists bypassed (bypassOutgoing)` };
   }
   const query: WblistLookupQuery = {
     ...(inbound === undefined ? {} : { inbound }),
     ...(outbound === undefined ? {} : { outbound }),
   };
-  return inboundSkipped === undefined ? { query } : { query, inboundSkipped };
+  return inboundSkipped === undefined ? { query } : { query, note: inboundSkipped };
 }
 
 /** Why SASL mail skips the inbound lists (an external recipient), or `undefined` when they apply. */

@@ -21,9 +21,9 @@ async function evaluate(subject: WblistSubject, options: ResolvedWblistOptions):
   const wanted = domainsToLookUp(subject);
   const domains = wanted.length === 0 ? NO_DOMAINS : await options.domains.lookupDomains(wanted);
   const plan = planLookup(subject, domains, options);
-  if (plan.query === undefined) return Decision.dunno(plan.inboundSkipped);
+  if (plan.query === undefined) return Decision.dunno(plan.note);
   const result = await options.store.lookup(plan.query);
-  return decide(result, options.discardInsteadOfReject, plan.inboundSkipped);
+  return decide(result, options.discardInsteadOfReject, plan.note);
 }
 
 /** The same decision, its reason marked as coming from the cache. */

@@ -4,8 +4,8 @@
  * branch on {@link Dialect}.
  */
 
-import type { Knex } from 'knex';
 import { PolicydError } from '@policyd/core';
+import type { Knex } from 'knex';
 
 /** `sqlite` (better-sqlite3 or sqlite3), `mysql` (MySQL/MariaDB through mysql2 or mysql), `pg` (PostgreSQL). */
 export type Dialect = 'sqlite' | 'mysql' | 'pg';

@@ -90,6 +90,9 @@ export const THROTTLE_TRACKING = table('throttle_tracking', {
   initTime: 'init_time',
   lastTime: 'last_time',
   lastNotifyTime: 'last_notify_time',
+  // policyd's own (not iRedAPD's): the previous window's counts of a sliding-window counter, NULL otherwise.
+  prevMsgs: 'prev_msgs',
+  prevQuota: 'prev_quota',
 });
 
 /** `iredapd.wblist_rdns`: white/blacklisted reverse DNS names (plugin `wblist_rdns`). */

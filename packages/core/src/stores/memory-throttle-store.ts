@@ -16,14 +16,22 @@ import {
   resolveThrottleSetting,
 } from './throttle-input.ts';
 import type {
+  ThrottleCharge,
   ThrottleChargeCounters,
   ThrottleCounter,
   ThrottleCounterFilter,
   ThrottleRejection,
   ThrottleSetting,
   ThrottleStore,
-  ThrottleWindow,
 } from './throttle-store.ts';
+import {
+  countThrottleCharge,
+  exceededThrottleLimit,
+  storedThrottlePeriod,
+  type ThrottleWindowState,
+  throttleWindowOf,
+  throttleWindowState,
+} from './throttle-window.ts';
 
 /** A `throttle_tracking` row; times in unix seconds. */
 interface CounterRow {
@@ -35,37 +43,26 @@ interface CounterRow {
   init: number;
   last: number;
   lastNotify: number;
-}
-
-/** A charge's window in unix seconds, and whether it has to be (re)started in storage. */
-interface Effective {
-  readonly messages: number;
-  readonly bytes: number;
-  readonly init: number;
-  readonly lastNotify: number;
-  readonly fresh: boolean;
+  /** Set by sliding charges: the previous window's counts. */
+  previous: { messages: number; bytes: number } | undefined;
 }
 
 const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 const counterKey = (settingId: number, account: string): string => JSON.stringify([settingId, account]);
 
-function windowOf(e: Pick<Effective, 'messages' | 'bytes' | 'init' | 'lastNotify'>): ThrottleWindow {
-  return {
-    messages: e.messages,
-    bytes: e.bytes,
-    windowStartAt: fromUnixSeconds(e.init),
-    lastNotifiedAt: fromUnixSeconds(e.lastNotify),
-  };
-}
-
 function counterOf(row: CounterRow): ThrottleCounter {
-  return {
+  const counter: ThrottleCounter = {
     settingId: row.settingId,
     trackingAccount: row.trackingAccount,
     periodSeconds: row.period,
-    ...windowOf(row),
+    messages: row.messages,
+    bytes: row.bytes,
+    windowStartAt: fromUnixSeconds(row.init),
+    lastNotifiedAt: fromUnixSeconds(row.lastNotify),
     lastUpdatedAt: fromUnixSeconds(row.last),
   };
+  if (row.previous === undefined) return counter;
+  return { ...counter, previousMessages: row.previous.messages, previousBytes: row.previous.bytes };
 }
 
 /** Create an empty in-memory throttle store. */
@@ -74,13 +71,22 @@ export function createMemoryThrottleStore(): ThrottleStore {
   const counters = new Map<string, CounterRow>();
   let nextId = 1;
 
-  function effective(row: CounterRow | undefined, period: number, now: number): Effective {
-    if (row === undefined) return { messages: 0, bytes: 0, init: now, lastNotify: 0, fresh: true };
-    // A window never started (init 0, written by another tool) starts now with its counts.
-    const { messages, bytes, lastNotify } = row;
-    if (row.init === 0) return { messages, bytes, init: now, lastNotify, fresh: true };
-    if (now > row.init + period) return { messages: 0, bytes: 0, init: now, lastNotify, fresh: true };
-    return { messages, bytes, init: row.init, lastNotify, fresh: false };
+  function stateOf(charge: ThrottleCharge, now: number): ThrottleWindowState {
+    const row = counters.get(counterKey(charge.settingId, charge.trackingAccount));
+    if (row === undefined) return throttleWindowState(undefined, charge, now);
+    return throttleWindowState(
+      {
+        messages: row.messages,
+        bytes: row.bytes,
+        windowStart: row.init,
+        lastNotified: row.lastNotify,
+        ...(row.previous === undefined
+          ? {}
+          : { previousMessages: row.previous.messages, previousBytes: row.previous.bytes }),
+      },
+      charge,
+      now,
+    );
   }
 
   function matches(row: CounterRow, filter: ThrottleCounterFilter): boolean {
@@ -90,32 +96,22 @@ export function createMemoryThrottleStore(): ThrottleStore {
     );
   }
 
-  function write(
-    settingId: number,
-    trackingAccount: string,
-    period: number,
-    now: number,
-    e: Effective,
-  ): CounterRow {
-    const key = counterKey(settingId, trackingAccount);
-    const row: CounterRow = counters.get(key) ?? {
+  function write(charge: ThrottleCharge, now: number, state: ThrottleWindowState): void {
+    const { settingId, trackingAccount } = charge;
+    counters.set(counterKey(settingId, trackingAccount), {
       settingId,
       trackingAccount,
-      period,
-      messages: 0,
-      bytes: 0,
-      init: now,
+      period: storedThrottlePeriod(charge),
+      messages: state.messages,
+      bytes: state.bytes,
+      init: state.windowStart,
       last: now,
-      lastNotify: 0,
-    };
-    row.period = period;
-    row.messages = e.messages;
-    row.bytes = e.bytes;
-    row.init = e.init;
-    row.last = now;
-    row.lastNotify = e.lastNotify;
-    counters.set(key, row);
-    return row;
+      lastNotify: state.lastNotified,
+      previous:
+        (charge.algorithm ?? 'fixed') === 'fixed'
+          ? undefined
+          : { messages: state.previousMessages, bytes: state.previousBytes },
+    });
   }
 
   const store: ThrottleStore = {
@@ -143,47 +139,34 @@ export function createMemoryThrottleStore(): ThrottleStore {
           );
         }
       }
-      const windows = charges.map((c) =>
-        effective(counters.get(counterKey(c.settingId, c.trackingAccount)), c.periodSeconds, now),
-      );
+      const states = charges.map((charge) => stateOf(charge, now));
       let rejection: ThrottleRejection | undefined;
       for (const [index, charge] of charges.entries()) {
-        const e = windows[index]!;
-        const maxMessages = charge.maxMessages ?? 0;
-        const maxQuotaBytes = charge.maxQuotaBytes ?? 0;
-        let limit: ThrottleRejection['limit'] | undefined;
-        if (maxMessages > 0 && e.messages + charge.messages > maxMessages) limit = 'messages';
-        else if (maxQuotaBytes > 0 && e.bytes > maxQuotaBytes) limit = 'bytes';
+        const state = states[index]!;
+        const limit = exceededThrottleLimit(state, charge, now);
         if (limit === undefined) continue;
-        // Only the rejecting counter is written: its window (when new) and the notification mark.
-        const notify = e.lastNotify < e.init;
-        if (e.fresh || notify) {
-          write(charge.settingId, charge.trackingAccount, charge.periodSeconds, now, {
-            ...e,
-            lastNotify: notify ? now : e.lastNotify,
-          });
-        }
+        // Only the rejecting counter is written: its window (when new or rolled) and the notification mark.
+        const notify = state.lastNotified < state.windowStart;
+        if (state.fresh || notify)
+          write(charge, now, { ...state, lastNotified: notify ? now : state.lastNotified });
         rejection = { index, limit, notify };
         break;
       }
       if (rejection !== undefined) {
         const rejected = rejection;
-        const result: ThrottleChargeCounters[] = windows.map((e, i) => {
-          const before = windowOf(e);
-          const after =
-            i === rejected.index && rejected.notify ? windowOf({ ...e, lastNotify: now }) : before;
-          return { before, after };
+        const result = charges.map((charge, i): ThrottleChargeCounters => {
+          const state = states[i]!;
+          const before = throttleWindowOf(state, charge);
+          if (i !== rejected.index || !rejected.notify) return { before, after: before };
+          return { before, after: throttleWindowOf({ ...state, lastNotified: now }, charge) };
         });
         return { admitted: false, rejection: rejected, counters: result };
       }
       const result = charges.map((charge, i): ThrottleChargeCounters => {
-        const e = windows[i]!;
-        const row = write(charge.settingId, charge.trackingAccount, charge.periodSeconds, now, {
-          ...e,
-          messages: e.messages + charge.messages,
-          bytes: e.bytes + charge.bytes,
-        });
-        return { before: windowOf(e), after: windowOf(row) };
+        const state = states[i]!;
+        const counted = countThrottleCharge(state, charge);
+        write(charge, now, counted);
+        return { before: throttleWindowOf(state, charge), after: throttleWindowOf(counted, charge) };
       });
       return { admitted: true, counters: result };
     },

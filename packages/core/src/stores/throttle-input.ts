@@ -6,6 +6,7 @@
 import { ACCOUNT_PRIORITIES, parseAccount } from '../accounts.ts';
 import { PolicydError } from '../errors.ts';
 import type {
+  ThrottleAlgorithm,
   ThrottleCharge,
   ThrottleCounterFilter,
   ThrottleKind,
@@ -14,6 +15,9 @@ import type {
 
 /** Every {@link ThrottleKind}. */
 export const THROTTLE_KINDS: readonly ThrottleKind[] = Object.freeze(['outbound', 'external', 'inbound']);
+
+/** Every {@link ThrottleAlgorithm}. */
+export const THROTTLE_ALGORITHMS: readonly ThrottleAlgorithm[] = Object.freeze(['fixed', 'sliding']);
 
 /** Highest priority a setting may store (MySQL's `TINYINT UNSIGNED` column). */
 export const MAX_THROTTLE_PRIORITY = 255;
@@ -44,7 +48,8 @@ export function parseThrottleKind(kind: string): ThrottleKind {
 
 /**
  * Check the charges of one `consume` call: ids and counts are integers, `periodSeconds > 0`, counts ≥ 0,
- * limits integers (only values > 0 are enforced), and no two charges share a setting and tracking key.
+ * limits integers (only values > 0 are enforced), `strictQuota` a boolean, `algorithm` `fixed` or `sliding`, and
+ * no two charges share a setting and tracking key.
  *
  * @throws PolicydError `POLICYD_ERR_INVALID_OPTION` naming the bad field
  */
@@ -61,6 +66,18 @@ export function checkThrottleCharges(charges: readonly ThrottleCharge[]): void {
     integer(`${at}.bytes`, charge.bytes, 0);
     if (charge.maxMessages !== undefined) integer(`${at}.maxMessages`, charge.maxMessages, -1);
     if (charge.maxQuotaBytes !== undefined) integer(`${at}.maxQuotaBytes`, charge.maxQuotaBytes, -1);
+    if (charge.strictQuota !== undefined && typeof charge.strictQuota !== 'boolean') {
+      throw invalid(
+        `${at}.strictQuota must be a boolean, got ${String(charge.strictQuota)}`,
+        charge.strictQuota,
+      );
+    }
+    if (charge.algorithm !== undefined && !THROTTLE_ALGORITHMS.includes(charge.algorithm)) {
+      throw invalid(
+        `${at}.algorithm must be one of ${THROTTLE_ALGORITHMS.join(', ')}, got ${String(charge.algorithm)}`,
+        charge.algorithm,
+      );
+    }
     const key = JSON.stringify([charge.settingId, charge.trackingAccount]);
     if (keys.has(key)) {
       throw invalid(

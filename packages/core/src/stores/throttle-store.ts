@@ -36,6 +36,18 @@ export interface ThrottleSetting {
   readonly maxRecipients: number;
 }
 
+/**
+ * How a counter counts:
+ * - `fixed` (iRedAPD): a window starts with the first counted message and restarts with the first message after
+ *   it ends (`now > windowStart + period`); the count is what was counted since the window started.
+ * - `sliding`: consecutive windows of `period` seconds, the first starting with the first counted message; the
+ *   count is the sliding-window-counter estimate of the last `period` seconds: the current window's count plus
+ *   the previous window's count weighted by the share of the previous window still inside the last `period`
+ *   seconds (`previous × (period − elapsed) / period`, `elapsed` = seconds since the current window started).
+ *   A burst at the end of one window therefore still counts at the start of the next.
+ */
+export type ThrottleAlgorithm = 'fixed' | 'sliding';
+
 /** One settings look-up: the settings of a kind whose account is one of the candidates. */
 export interface ThrottleSettingsQuery {
   /** Which traffic. */
@@ -67,6 +79,13 @@ export interface ThrottleCharge {
    * iRedAPD's rule: the message that crosses the quota is accepted and the next one is rejected.
    */
   readonly maxQuotaBytes?: number;
+  /**
+   * When true, the quota check includes this message: reject when `current bytes + bytes > maxQuotaBytes`, so
+   * the message that would cross the quota is rejected too. Default false (iRedAPD's rule above).
+   */
+  readonly strictQuota?: boolean;
+  /** How the counter counts; default `fixed`. See {@link ThrottleAlgorithm}. */
+  readonly algorithm?: ThrottleAlgorithm;
 }
 
 /** A counter's window, as seen by one charge. Times in milliseconds since the epoch (whole seconds). */
@@ -79,13 +98,22 @@ export interface ThrottleWindow {
   readonly windowStartAt: number;
   /** Last quota notification for this counter (`last_notify_time`); 0 = never. */
   readonly lastNotifiedAt: number;
+  /**
+   * `sliding` only: messages counted in the window before `windowStartAt` (0 when that window was not the one
+   * immediately before). Present in every result of a sliding charge, absent for fixed charges.
+   */
+  readonly previousMessages?: number;
+  /** `sliding` only: bytes counted in the window before `windowStartAt`, like {@link previousMessages}. */
+  readonly previousBytes?: number;
 }
 
 /** One charge's counter before and after {@link ThrottleStore.consume}. */
 export interface ThrottleChargeCounters {
   /**
    * The window the charge was checked against: the stored one, or zero counts starting now when there was no
-   * counter or its window had expired (`now > windowStart + period`, strict).
+   * counter or its window had expired (`now > windowStart + period`, strict). For a sliding charge: the stored
+   * window, or the window that follows it when it has ended (`now ≥ windowStart + period`; the ended window's
+   * counts become `previous…`), or zero counts starting now after two periods or more.
    */
   readonly before: ThrottleWindow;
   /**
@@ -145,7 +173,11 @@ export interface ThrottleCounter extends ThrottleWindow {
   readonly settingId: number;
   /** The tracking key. */
   readonly trackingAccount: string;
-  /** The window length it was last written with. */
+  /**
+   * The window length it was last written with; for a counter written by a sliding charge, twice the charge's
+   * period, because it holds two windows (so one cleanup rule, `windowStart + periodSeconds < now`, keeps it as
+   * long as it matters, iRedAPD's `cleanup_db.py` included).
+   */
   readonly periodSeconds: number;
   /** Last update (`last_time`). */
   readonly lastUpdatedAt: number;
@@ -166,9 +198,11 @@ export interface ThrottleCounterFilter {
  * together (1), then one {@link ThrottleStore.consume} for the counters that apply (2: one transaction that
  * checks and increments). A rejection's notification claim is part of that same transaction.
  *
- * Fixed windows, as iRedAPD: a window starts with the first counted message and restarts with the first
- * message after it ends. A sliding window would be another charge mode; the types keep room for it (a future
- * optional field on {@link ThrottleCharge}), nothing here assumes more than "counts since windowStartAt".
+ * Fixed windows by default, as iRedAPD: a window starts with the first counted message and restarts with the
+ * first message after it ends. A charge may ask for a sliding-window estimate instead
+ * ({@link ThrottleCharge.algorithm}), which needs the previous window's counts kept with the counter, and for a
+ * quota check that includes the message ({@link ThrottleCharge.strictQuota}). Both are computed by the shared
+ * functions of `throttle-window.ts`, so every implementation counts alike.
  *
  * Infrastructure failures reject with `POLICYD_ERR_STORE`; bad input with `POLICYD_ERR_INVALID_OPTION` or
  * `POLICYD_ERR_INVALID_ACCOUNT`.
@@ -188,7 +222,7 @@ export interface ThrottleStore {
    * pass, every counter is incremented (and its window started or restarted). If one fails, nothing is
    * counted; only the rejecting counter is written: its new window is stored when it had expired or did not
    * exist (counts zero), and its `lastNotifiedAt` is set to now when it was before the window's start
-   * (`rejection.notify`).
+   * (`rejection.notify`). Sliding charges: see {@link ThrottleAlgorithm} and {@link ThrottleChargeCounters.before}.
    *
    * @param now - current time in milliseconds since the epoch
    * @throws PolicydError `POLICYD_ERR_INVALID_OPTION` for a malformed charge (negative counts, period ≤ 0,

@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+/**
+ * `policyd-iredapd`: the drop-in iRedAPD replacement daemon. See `daemon-cli.ts` for the command line and
+ * `daemon.ts` for `startDaemon`, the programmatic entry point.
+ *
+ * @example
+ * ```sh
+ * node src/main.ts                                   # stand-alone: SQLite under ./data, 127.0.0.1:7777
+ * node src/main.ts --config /opt/iredapd/settings.py # iRedAPD's settings and databases
+ * node src/main.ts --print-plugins --config /opt/iredapd/settings.py
+ * node src/main.ts explain sender=a@example.net recipient=b@example.com client_address=192.0.2.10
+ * ```
+ *
+ * @packageDocumentation
+ */
+
+import { createDaemonCli } from './daemon-cli.ts';
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+// Files the daemon creates (the SQLite database, a log file) are private, as iRedAPD's umask 077 makes them.
+process.umask(0o077);
+const cli = createDaemonCli({
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+  readStdin,
+});
+process.exitCode = await cli.run(process.argv.slice(2));

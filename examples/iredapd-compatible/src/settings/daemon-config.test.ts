@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import { toDaemonConfig } from './daemon-config.ts';
+import { DEFAULT_SETTINGS, type IredapdSettings } from './defaults.ts';
+
+const options = { dataDir: '/data', baseDir: '/etc/policyd' };
+const map = (overrides: Partial<IredapdSettings>) =>
+  toDaemonConfig({ ...DEFAULT_SETTINGS, ...overrides }, options);
+
+describe('toDaemonConfig', () => {
+  it('disables a database with an empty credential, as iRedAPD does, and says what that means', () => {
+    const { config, warnings } = map({ backend: 'mysql', amavisd_db_password: '', vmail_db_port: '' });
+    expect(config.storage).toMatchObject({ backend: 'mysql', amavisd: undefined, vmail: undefined });
+    expect(config.storage.backend === 'mysql' && config.storage.iredapd).toMatchObject({
+      database: 'iredapd',
+    });
+    expect(warnings).toEqual([
+      'vmail database disabled because vmail_db_port is empty (as in iRedAPD): local and alias domain lookups find nothing',
+      'amavisd database disabled because amavisd_db_password is empty (as in iRedAPD): amavisd_wblist answers DUNNO',
+    ]);
+  });
+
+  it('ignores the SQL database settings with the SQLite backend', () => {
+    const { config, warnings } = map({ backend: 'sqlite', amavisd_db_password: '' });
+    expect(config.storage).toEqual({ backend: 'sqlite', path: '/data/policyd.sqlite' });
+    expect(warnings).toEqual([]);
+  });
+
+  it('drops the MYNETWORKS entries iRedAPD drops, loudly', () => {
+    const { config, warnings } = map({
+      MYNETWORKS: ['192.168.1.0/24', '172.16.1.1/24', 'mail.example.com', '10.1.*.*', '2001:db8::1'],
+    });
+    expect(config.mynetworks).toEqual(['192.168.1.0/24', '10.1.*.*', '2001:db8::1']);
+    expect(warnings).toEqual([
+      "MYNETWORKS entry '172.16.1.1/24' skipped (iRedAPD ignores it too): host bits are set in the network (did you mean 172.16.1.0/24?)",
+      expect.stringMatching(
+        /^MYNETWORKS entry 'mail\.example\.com' skipped \(iRedAPD ignores it too\): not an IP address/,
+      ),
+    ]);
+  });
+
+  it('maps log levels to pino levels and the log file to an absolute path', () => {
+    expect(map({ log_level: 'warning', log_file: 'apd.log' }).config.log).toEqual({
+      level: 'warn',
+      file: '/etc/policyd/apd.log',
+    });
+    expect(map({ log_level: 'critical' }).config.log.level).toBe('fatal');
+    expect(map({ log_level: 'debug', log_file: '/dev/null' }).config.log).toEqual({
+      level: 'debug',
+      file: '/dev/null',
+    });
+  });
+
+  it('maps DNS_QUERY_TIMEOUT to milliseconds for DNS and greylisting', () => {
+    const { config } = map({ DNS_QUERY_TIMEOUT: 0.75 });
+    expect(config.dns.timeoutMs).toBe(750);
+    expect(config.greylisting.dnsTimeoutMs).toBe(750);
+  });
+
+  it('maps the notification settings', () => {
+    const { config } = map({
+      NOTIFICATION_RECIPIENTS: ['postmaster@example.com'],
+      NOTIFICATION_SMTP_PASSWORD: 'x',
+    });
+    expect(config.notification).toEqual({
+      recipients: ['postmaster@example.com'],
+      senderName: 'No Reply',
+      sendmail: '/usr/sbin/sendmail',
+      smtp: {
+        host: 'localhost',
+        port: 587,
+        starttls: true,
+        user: 'no-reply@localhost.localdomain',
+        password: 'x',
+        debugLevel: 0,
+      },
+    });
+  });
+
+  it('warns about SRS only when both a domain and a secret are set (iRedAPD starts SRS only then)', () => {
+    expect(map({ srs_domain: 'mx.example.com' }).warnings).toEqual([]);
+    expect(map({ srs_secrets: ['x'] }).warnings).toEqual([]);
+    expect(map({ srs_domain: 'mx.example.com', srs_secrets: ['x'] }).warnings[0]).toMatch(
+      /remove tcp:…:7778 and tcp:…:7779 from Postfix's sender_canonical_maps/,
+    );
+  });
+
+  it('returns frozen configuration', () => {
+    const { config } = map({});
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.greylisting)).toBe(true);
+  });
+});

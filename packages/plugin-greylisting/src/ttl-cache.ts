@@ -1,0 +1,52 @@
+/**
+ * A small bounded cache with per-entry expiry, for SPF answers. Times come from the caller (the policy's
+ * clock), so tests control expiry; the least recently used entry goes first when the cache is full.
+ */
+
+/** A bounded cache of values that expire. */
+export interface TtlCache<V> {
+  /** The value of `key` if present and `now < expiresAt`; a hit makes the entry the most recently used. */
+  get(key: string, now: number): V | undefined;
+  /** Store `value` until `expiresAt` (ms since the epoch). Does nothing when the capacity is 0. */
+  set(key: string, value: V, expiresAt: number): void;
+  /** Entries held (expired ones included until they are looked up or pushed out). */
+  readonly size: number;
+}
+
+/**
+ * Create a cache holding at most `maxEntries` values.
+ *
+ * @example
+ * ```ts
+ * const cache = createTtlCache<boolean>(1000);
+ * cache.set('example.com 192.0.2.1', true, now + 300_000);
+ * cache.get('example.com 192.0.2.1', now); // true
+ * ```
+ */
+export function createTtlCache<V>(maxEntries: number): TtlCache<V> {
+  // A Map iterates in insertion order: re-inserting on a hit keeps the least recently used entry first.
+  const entries = new Map<string, { readonly value: V; readonly expiresAt: number }>();
+  return {
+    get(key, now) {
+      const entry = entries.get(key);
+      if (entry === undefined) return undefined;
+      entries.delete(key);
+      if (now >= entry.expiresAt) return undefined;
+      entries.set(key, entry);
+      return entry.value;
+    },
+    set(key, value, expiresAt) {
+      if (maxEntries <= 0) return;
+      entries.delete(key);
+      entries.set(key, { value, expiresAt });
+      while (entries.size > maxEntries) {
+        const oldest = entries.keys().next();
+        if (oldest.done === true) break;
+        entries.delete(oldest.value);
+      }
+    },
+    get size() {
+      return entries.size;
+    },
+  };
+}

@@ -1,0 +1,10 @@
+/**
+ * The backend-independent greylisting suites on the memory stores.
+ */
+
+import { memoryStores } from './harness.ts';
+import { describeGreylistingPlugin } from './plugin-suite.ts';
+import { describeGreylistingAdmin } from './refresh-suite.ts';
+
+describeGreylistingPlugin('memory', memoryStores);
+describeGreylistingAdmin('memory', memoryStores);

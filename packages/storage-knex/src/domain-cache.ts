@@ -1,0 +1,60 @@
+/**
+ * An optional short-lived cache in front of a {@link DomainStore}. Hosted domains change rarely and every
+ * plugin asks about the same few domains, so a cache of a few seconds saves a query per plugin per request.
+ * It is off by default (answers are then always exact); `knexStorage({ domainCacheTtlMs })` turns it on for
+ * all plugins at once. A cached call still returns at once, so the round-trip rules of `stores.md` hold.
+ */
+
+import type { DomainInfo, DomainStore } from '@policyd/core';
+
+/** Options of {@link cacheDomainStore}. */
+export interface DomainCacheOptions {
+  /** How long an answer is reused, in milliseconds (> 0). */
+  readonly ttlMs: number;
+  /** At most this many domains are kept (oldest dropped first); default 10 000. */
+  readonly maxEntries?: number;
+  /** Clock in milliseconds; default `Date.now`. */
+  readonly now?: () => number;
+}
+
+/**
+ * Wrap a domain store with a per-domain TTL cache. Domains missing from the cache are looked up together in
+ * one call to the underlying store; failures are not cached.
+ */
+export function cacheDomainStore(store: DomainStore, options: DomainCacheOptions): DomainStore {
+  const { ttlMs, maxEntries = 10_000, now = Date.now } = options;
+  const cache = new Map<string, { readonly info: DomainInfo; readonly expiresAt: number }>();
+  return {
+    async lookupDomains(domains) {
+      const time = now();
+      const wanted = [...new Set(domains.map((domain) => String(domain).toLowerCase()))];
+      const result = new Map<string, DomainInfo>();
+      const missing: string[] = [];
+      for (const domain of wanted) {
+        const hit = cache.get(domain);
+        if (hit !== undefined && hit.expiresAt > time) result.set(domain, hit.info);
+        else missing.push(domain);
+      }
+      if (missing.length > 0) {
+        const fresh = await store.lookupDomains(missing);
+        for (const [domain, info] of fresh) {
+          result.set(domain, info);
+          cache.delete(domain);
+          cache.set(domain, { info, expiresAt: time + ttlMs });
+        }
+        while (cache.size > maxEntries) {
+          const oldest = cache.keys().next();
+          if (oldest.done === true) break;
+          cache.delete(oldest.value);
+        }
+      }
+      // Keep the input's order of first appearance, as the uncached store does.
+      return new Map(
+        wanted.flatMap((domain) => {
+          const info = result.get(domain);
+          return info === undefined ? [] : [[domain, info] as const];
+        }),
+      );
+    },
+  };
+}

@@ -1,0 +1,208 @@
+/**
+ * `GreylistStore.loadContext` in one round trip: a single `UNION ALL` of
+ * 1. the `greylisting_whitelists` rows (manual) of the recipients whose lower-cased sender is one of the sender
+ *    candidates or that may be a network containing the client (a text prefix filter over the recipients' rows;
+ *    containment is checked exactly in code with `storedNetworkContains`);
+ * 2. the `greylisting_whitelist_domain_spf` rows (generated; thousands under `@.`) of the recipients whose
+ *    sender is one of the candidates or one of the canonical networks containing the client
+ *    (`containingNetworks`: 33 for IPv4, 129 for IPv6) — index look-ups on `(account, sender)`, no scan. Generated
+ *    rows are compared as stored: policyd writes them canonical; rows iRedAPD's cron stored in another spelling
+ *    (upper-case IPv6) match once policyd's refresh has rewritten the domain;
+ * 3. every `greylisting` setting row of the recipients;
+ * 4. the number of passed, unexpired `greylisting_tracking` rows of the client key (index
+ *    `client_address, passed`).
+ *
+ * Accounts are compared exactly in code as well: MySQL's `VARCHAR` comparison ignores case, and every backend
+ * must return the same rows. Ordering is done in code (UTF-16 code units), never by collation.
+ */
+
+import type {
+  GreylistContext,
+  GreylistContextQuery,
+  GreylistSetting,
+  GreylistWhitelistMatch,
+  GreylistWhitelistSource,
+} from '@policyd/core';
+import { containingNetworks, normalizeIp, storedNetworkContains, toUnixSeconds } from '@policyd/core';
+import type { Knex } from 'knex';
+import { intOf, type SqlDatabase, textOf } from './sql.ts';
+import {
+  GREYLISTING,
+  GREYLISTING_TRACKING,
+  GREYLISTING_WHITELIST_DOMAIN_SPF,
+  GREYLISTING_WHITELISTS,
+} from './tables.ts';
+import { byText } from './text-order.ts';
+
+/** What each part of the `UNION ALL` is, in its `src` column. */
+type Part = GreylistWhitelistSource | 'setting' | 'passed';
+
+/** The columns every part of the union returns. */
+interface ContextRow {
+  readonly src: Part;
+  readonly account: unknown;
+  readonly sender: unknown;
+  readonly comment: unknown;
+  readonly priority: unknown;
+  readonly sender_priority: unknown;
+  readonly active: unknown;
+}
+
+/** Settings order: priority desc, sender priority desc, account, sender. */
+export function bySettingOrder(a: GreylistSetting, b: GreylistSetting): number {
+  return (
+    b.priority - a.priority ||
+    b.senderPriority - a.senderPriority ||
+    byText(a.account, b.account) ||
+    byText(a.sender, b.sender)
+  );
+}
+
+/**
+ * Lower-case `LIKE` patterns that every stored network containing `clientAddress` matches when it is spelled
+ * canonically (any case): networks of prefix length ≥ 8 (IPv4) or ≥ 16 (IPv6) start with the client's first
+ * octet or hextet, shorter ones end in `/0`–`/19`, and IPv4-mapped IPv6 networks (`::ffff:…`) count as IPv4.
+ * Empty when the client is not an IP address (nothing can contain it). The candidates are checked exactly in
+ * code; this only keeps rows that cannot match from being shipped.
+ */
+export function networkPatterns(clientAddress: string): string[] {
+  const ip = normalizeIp(clientAddress);
+  if (ip === undefined) return [];
+  if (!ip.includes(':')) return [`${ip.slice(0, ip.indexOf('.'))}.%`, '::ffff:%', '%/_'];
+  const first = ip.startsWith('::') ? '0' : ip.slice(0, ip.indexOf(':'));
+  return [...(first === '0' ? ['::%', '0:%'] : [`${first}:%`]), '%/_', '%/1_'];
+}
+
+const placeholders = (n: number): string => Array.from({ length: n }, () => '?').join(', ');
+
+/**
+ * Load the context of one greylisting decision (see the module comment). One query.
+ *
+ * @throws PolicydError `POLICYD_ERR_INVALID_OPTION` when `now` is not a time in milliseconds
+ */
+export async function loadGreylistContext(
+  db: SqlDatabase,
+  query: GreylistContextQuery,
+): Promise<GreylistContext> {
+  const now = toUnixSeconds(query.now, 'now');
+  const { knex } = db;
+  const recipients = [...new Set(query.recipients.map(String))];
+  const senders = [...new Set(query.senders.map((sender) => String(sender).toLowerCase()))];
+  const clientAddress = String(query.clientAddress);
+  const patterns = networkPatterns(clientAddress);
+
+  const literal = (value: string | number, alias: string) => knex.raw(`${value} as ??`, [alias]);
+  const whitelistColumns = (c: typeof GREYLISTING_WHITELISTS.col, src: GreylistWhitelistSource) => [
+    literal(`'${src}'`, 'src'),
+    knex.ref(c.account).as('account'),
+    knex.ref(c.sender).as('sender'),
+    literal(`''`, 'comment'),
+    literal(0, 'priority'),
+    literal(0, 'sender_priority'),
+    literal(0, 'active'),
+  ];
+  const parts: Knex.QueryBuilder[] = [];
+  if (recipients.length > 0) {
+    // Manual rows: compared lower-cased, networks in any spelling (a scan of the recipients' rows).
+    const m = GREYLISTING_WHITELISTS.col;
+    if (senders.length > 0 || patterns.length > 0) {
+      parts.push(
+        knex(GREYLISTING_WHITELISTS.name)
+          .select(whitelistColumns(m, 'manual'))
+          .whereIn(m.account, recipients)
+          .andWhere((match) => {
+            if (senders.length > 0) {
+              match.whereRaw(`LOWER(??) IN (${placeholders(senders.length)})`, [m.sender, ...senders]);
+            }
+            if (patterns.length > 0) {
+              match.orWhere((network) => {
+                network.whereRaw('LOWER(??) LIKE ?', [m.sender, '%/%']).andWhere((prefix) => {
+                  for (const pattern of patterns) prefix.orWhereRaw('LOWER(??) LIKE ?', [m.sender, pattern]);
+                });
+              });
+            }
+          }),
+      );
+    }
+    // Generated rows (thousands under `@.`): index look-ups of the candidates and of every canonical network
+    // that contains the client, instead of a scan.
+    const d = GREYLISTING_WHITELIST_DOMAIN_SPF.col;
+    const exact = [...new Set([...senders, ...containingNetworks(clientAddress)])];
+    if (exact.length > 0) {
+      parts.push(
+        knex(GREYLISTING_WHITELIST_DOMAIN_SPF.name)
+          .select(whitelistColumns(d, 'spf'))
+          .whereIn(d.account, recipients)
+          .whereIn(d.sender, exact),
+      );
+    }
+    const g = GREYLISTING.col;
+    parts.push(
+      knex(GREYLISTING.name)
+        .select(
+          literal(`'setting'`, 'src'),
+          knex.ref(g.account).as('account'),
+          knex.ref(g.sender).as('sender'),
+          knex.ref(g.comment).as('comment'),
+          knex.ref(g.priority).as('priority'),
+          knex.ref(g.senderPriority).as('sender_priority'),
+          knex.ref(g.active).as('active'),
+        )
+        .whereIn(g.account, recipients),
+    );
+  }
+  const t = GREYLISTING_TRACKING.col;
+  parts.push(
+    knex(GREYLISTING_TRACKING.name)
+      .select(
+        literal(`'passed'`, 'src'),
+        literal(`''`, 'account'),
+        literal(`''`, 'sender'),
+        literal(`''`, 'comment'),
+        knex.raw('COUNT(*) as ??', ['priority']),
+        literal(0, 'sender_priority'),
+        literal(0, 'active'),
+      )
+      .where(t.clientAddress, String(query.clientKey))
+      .andWhere(t.passed, 1)
+      .andWhere(t.recordExpired, '>=', now),
+  );
+  const [first, ...rest] = parts as [Knex.QueryBuilder, ...Knex.QueryBuilder[]];
+  const rows = (await (rest.length > 0 ? first.unionAll(rest) : first)) as ContextRow[];
+
+  const wanted = new Set(recipients);
+  const candidates = new Set(senders);
+  const whitelist: Record<GreylistWhitelistSource, GreylistWhitelistMatch[]> = { manual: [], spf: [] };
+  const settings: GreylistSetting[] = [];
+  let passedTriplets = 0;
+  for (const row of rows) {
+    if (row.src === 'passed') {
+      passedTriplets = intOf(row.priority);
+      continue;
+    }
+    const account = textOf(row.account);
+    if (!wanted.has(account)) continue;
+    const sender = textOf(row.sender);
+    if (row.src === 'setting') {
+      settings.push({
+        account,
+        priority: intOf(row.priority),
+        sender,
+        senderPriority: intOf(row.sender_priority),
+        active: intOf(row.active) === 1,
+        comment: textOf(row.comment),
+      });
+      continue;
+    }
+    const exact = candidates.has(sender.toLowerCase());
+    if (!exact && !storedNetworkContains(sender, clientAddress)) continue;
+    whitelist[row.src].push({ account, sender, source: row.src, byNetwork: !exact });
+  }
+  const byAccountSender = (a: GreylistWhitelistMatch, b: GreylistWhitelistMatch): number =>
+    byText(a.account, b.account) || byText(a.sender, b.sender);
+  return {
+    whitelist: [...whitelist.manual.sort(byAccountSender), ...whitelist.spf.sort(byAccountSender)],
+    settings: settings.sort(bySettingOrder),
+    passedTriplets,
+  };
+}
