@@ -11,7 +11,8 @@
  *   `CASE` on the locked values, returns the outcome, and on a pass deletes the client's pending rows. When a
  *   concurrent first attempt committed after the statement's snapshot, neither part finds the row and the
  *   statement is simply run again.
- * - MySQL/MariaDB and SQLite (no `UPDATE … RETURNING` of old values on MySQL): `INSERT IGNORE` /
+ * - MySQL/MariaDB and SQLite (no `UPDATE … RETURNING` of old values on MySQL): `INSERT` (MySQL: a
+ *   duplicate-key error means the row exists; `INSERT IGNORE` would store a too-long value truncated) /
  *   `INSERT … ON CONFLICT DO NOTHING` (1 statement: a first attempt ends here), else read the row and run the
  *   transition as an `UPDATE … WHERE id = ? AND <state guard>` (2 more), plus the `DELETE` of the client's
  *   pending rows after a pass (1 more). When the guard fails because another caller changed the row first, it
@@ -27,6 +28,7 @@ import {
   PolicydError,
   parseGreylistAttempt,
 } from '@policyd/core';
+import { insertIgnoringDuplicates } from './insert-ignore.ts';
 import { type RawRow, rawAffected, rawInsertId, rawRows } from './raw-result.ts';
 import { quoteIdentifier } from './schema/spec.ts';
 import { affectedRows, intOf, type SqlDatabase, textOf } from './sql.ts';
@@ -99,7 +101,7 @@ function newRow(triplet: GreylistTriplet, t: GreylistAttemptSeconds): Row {
 function contention(triplet: GreylistTriplet): PolicydError {
   return new PolicydError(
     'POLICYD_ERR_STORE',
-    `greylisting.recordAttempt: no stable tracking row for the triplet ${JSON.stringify([triplet.sender, triplet.recipient, triplet.clientKey])} after ${MAX_ROUNDS} rounds (concurrent changes, or a value too long for its column)`,
+    `greylisting.recordAttempt: no stable tracking row for the triplet ${JSON.stringify([triplet.sender, triplet.recipient, triplet.clientKey])} after ${MAX_ROUNDS} rounds of concurrent changes`,
     { value: triplet },
   );
 }
@@ -215,20 +217,22 @@ async function recordWithGuards(
     C.blockedCount,
     C.passed,
   ];
-  const insert = `INSERT${mysql ? ' IGNORE' : ''} INTO ${q(T)} (${columns.map(q).join(', ')}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, 0)${mysql ? '' : ' ON CONFLICT DO NOTHING'}`;
   const { now } = t;
+  const values = [
+    triplet.sender,
+    triplet.recipient,
+    triplet.clientKey,
+    triplet.senderDomain,
+    triplet.recipientDomain,
+    now,
+    t.blockExpires,
+    t.unauthExpires,
+    1,
+    0,
+  ];
   for (let round = 0; round < MAX_ROUNDS; round++) {
-    const inserted = await knex.raw(insert, [
-      triplet.sender,
-      triplet.recipient,
-      triplet.clientKey,
-      triplet.senderDomain,
-      triplet.recipientDomain,
-      now,
-      t.blockExpires,
-      t.unauthExpires,
-    ]);
-    if (rawAffected(dialect, inserted) === 1) return resultOf(triplet, 'new', newRow(triplet, t));
+    const inserted = await insertIgnoringDuplicates(knex, dialect, T, columns, [values]);
+    if (inserted === 1) return resultOf(triplet, 'new', newRow(triplet, t));
 
     const found = (await knex(T)
       .where(C.sender, triplet.sender)
@@ -311,8 +315,8 @@ function domainsOf(row: Row): Pick<Row, 'senderDomain' | 'recipientDomain'> {
  * Record one attempt of a triplet (see the module comment for the statements per dialect).
  *
  * @throws PolicydError `POLICYD_ERR_INVALID_OPTION` for a malformed triplet or times (before any query),
- *   `POLICYD_ERR_STORE` when no stable row is found in 20 rounds (other attempts kept changing it, or a value
- *   is too long for its column and MySQL's `INSERT IGNORE` truncated it)
+ *   `POLICYD_ERR_STORE` when no stable row is found in 20 rounds (other attempts kept changing it) or a value
+ *   does not fit its column
  */
 export async function recordGreylistAttempt(
   db: SqlDatabase,
