@@ -48,7 +48,7 @@ describe('explainRequest', () => {
   it('shows every plugin in order with its decision, and records no greylisting attempt', async () => {
     const config = await dir.write(
       'settings.py',
-      settingsPy(['greylisting', 'throttle', 'reject_null_sender']),
+      settingsPy(['greylisting', 'throttle', 'reject_null_sender', 'amavisd_wblist']),
     );
     const file = await prepare(config);
     const report = await explainRequest({
@@ -66,6 +66,7 @@ describe('explainRequest', () => {
       ['reject_null_sender', 'dunno', 'DUNNO'],
       ['greylisting', 'decided', GREYLISTED],
       ['throttle', 'other-state', undefined],
+      ['amavisd_wblist', 'not-run', undefined],
     ]);
     expect(report.steps[1]?.reason).toMatch(/^greylisted: new triplet, retry accepted after 15m/);
     expect(report.smtpSession).toMatchObject({ action: '451' });
@@ -90,6 +91,7 @@ describe('explainRequest', () => {
       / {3}80 greylisting: 451 4\.7\.1 Intentional policy rejection, please try again later \(greylisted: new triplet/,
     );
     expect(text).toContain('   60 throttle: skipped, runs at END-OF-MESSAGE');
+    expect(text).toContain('   40 amavisd_wblist: not run, greylisting decided');
     expect(text).toMatch(/Action: 451 4\.7\.1 .* \(decided by greylisting\)/);
     expect(text).toContain('smtp_sessions: a real request would write a row (action 451)');
     expect(text).toContain('Dry run: nothing was recorded (the database transaction was rolled back).');
@@ -122,7 +124,7 @@ describe('explainRequest', () => {
       attributes: new Map([...eom, ['recipient_count', '2']]),
     });
     expect(over.action).toBe('REJECT Throttling quota exceeded');
-    expect(formatExplain(over)).toContain('not run');
+    expect(formatExplain(over)).toMatch(/ {2}60 throttle: REJECT Throttling quota exceeded \(.*max_msgs\)/);
   });
 
   it('creates no database file when none exists yet, and explains as a first start would', async () => {

@@ -57,7 +57,10 @@ export async function insertIgnoringDuplicates(
   for (const part of chunks(rows, ROWS_PER_INSERT)) {
     const values = part.map(() => tuple).join(', ');
     if (dialect !== 'mysql') {
-      inserted += rawAffected(dialect, await knex.raw(`INSERT ${into} ${values} ON CONFLICT DO NOTHING`, part.flat()));
+      inserted += rawAffected(
+        dialect,
+        await knex.raw(`INSERT ${into} ${values} ON CONFLICT DO NOTHING`, part.flat()),
+      );
       continue;
     }
     const result = await knex.raw(`INSERT IGNORE ${into} ${values}`, part.flat());

@@ -442,6 +442,28 @@ describeEachBackend('iredapd stores', (backend) => {
   });
 
   if (backend.dialect !== 'sqlite') {
+    it('rejects values too long for the columns with POLICYD_ERR_STORE and stores nothing', async () => {
+      const storage = await create();
+      const { greylist } = storage;
+      // greylisting_whitelists.sender is VARCHAR(100) on MySQL, and 255 everywhere on PostgreSQL.
+      const label = 'a'.repeat(60);
+      const domain = `${label}.${label}.${label}.${label}.example`; // comment 'AUTO-UPDATE: …' > 255
+      const address = `${'b'.repeat(260)}@example.com`; // tracking sender: VARCHAR(255)
+      if (backend.dialect === 'mysql') {
+        await expectStoreError(() =>
+          greylist.addWhitelist({ account: '@.', sender: `${'c'.repeat(100)}@x.test` }),
+        );
+      }
+      await expectStoreError(() =>
+        greylist.replaceDomainNetworks(domain, ['192.0.2.0/24', '198.51.100.0/24']),
+      );
+      await expectStoreError(() =>
+        greylist.recordAttempt({ ...triplet('a@example.net'), sender: `x${address}` }, times(T0)),
+      );
+      expect(await greylist.listWhitelists()).toEqual([]);
+      expect(await greylist.findTriplets('192.0.2.10')).toEqual([]);
+    });
+
     it('fails with POLICYD_ERR_STORE when the server refuses connections', async () => {
       const storage = await openStorage({
         client: backend.dialect === 'mysql' ? 'mysql' : 'pg',
