@@ -29,4 +29,8 @@ const cli = createDaemonCli({
   stderr: (text) => process.stderr.write(text),
   readStdin,
 });
-process.exitCode = await cli.run(process.argv.slice(2));
+const code = await cli.run(process.argv.slice(2));
+process.exitCode = code;
+// After a clean stop nothing is left running. Otherwise (a second stop signal while connections were still
+// closing, or a failed start) do not wait for anything.
+if (code !== 0) process.exit(code);

@@ -42,6 +42,14 @@ export interface WriteLockTarget {
   readonly column: string;
 }
 
+/** How {@link inTransaction} opens its transaction. */
+export interface TransactionOptions {
+  /** A connection the caller acquired from the pool (and releases); default: one from the pool. */
+  readonly connection?: unknown;
+  /** `BEGIN` with this isolation level (PostgreSQL: one statement; MySQL would add a `SET TRANSACTION`). */
+  readonly isolationLevel?: 'read committed';
+}
+
 /**
  * Run `fn` in a transaction and commit, retrying the whole transaction (up to 5 attempts) when the database
  * reports a deadlock or serialization failure.
@@ -50,6 +58,8 @@ export interface WriteLockTarget {
  * lock at once: a read-check-write sequence is then serialized across processes sharing the file (otherwise
  * two deferred transactions could both read and one fail to upgrade). On MySQL and PostgreSQL, lock rows
  * explicitly inside `fn` (`forUpdate`, or an upsert that touches the row first) and always in the same order.
+ * `options` can run it on a connection the caller holds (MySQL user locks live on one session) or at a given
+ * isolation level.
  *
  * `fn` may run more than once: keep side effects other than SQL out of it.
  */
@@ -57,7 +67,11 @@ export async function inTransaction<T>(
   db: SqlDatabase,
   lock: WriteLockTarget,
   fn: (trx: Knex.Transaction) => Promise<T>,
+  options: TransactionOptions = {},
 ): Promise<T> {
+  const config: Knex.TransactionConfig = {};
+  if (options.connection !== undefined) config.connection = options.connection;
+  if (options.isolationLevel !== undefined) config.isolationLevel = options.isolationLevel;
   for (let attempt = 1; ; attempt++) {
     try {
       return await db.knex.transaction(async (trx) => {
@@ -65,7 +79,7 @@ export async function inTransaction<T>(
           await trx(lock.table).update(lock.column, trx.ref(lock.column)).whereRaw('1 = 0');
         }
         return fn(trx);
-      });
+      }, config);
     } catch (err) {
       if (attempt >= TRANSACTION_ATTEMPTS || !isRetryableTransactionError(err)) throw err;
       // Back off a little, with jitter, so the competing transactions do not collide again.

@@ -2,22 +2,26 @@
  * `ThrottleStore.consume` on `throttle` / `throttle_tracking`: check and count one message, all or nothing,
  * atomic across connections and processes.
  *
- * iRedMail's PostgreSQL schema has no unique key on `throttle_tracking (tid, account)` (MySQL's has), so a
- * counter cannot be created with an upsert everywhere. Instead every `consume` serialises on the settings it
- * charges: one transaction that
+ * Calls that charge different counters run in parallel; calls that charge the same counter (setting id +
+ * tracking account) queue for it, whatever setting they share — a server-wide `@.` setting does not make every
+ * user's message wait for every other's. iRedMail's PostgreSQL schema has no unique key on
+ * `throttle_tracking (tid, account)` (and an existing MySQL database may lack its), so a counter that does not
+ * exist yet cannot be locked as a row; `counter-locks.ts` takes the server's named locks instead:
  *
- * 1. locks the charged `throttle` rows in id order (`SELECT … ORDER BY id FOR UPDATE` on PostgreSQL and MySQL;
- *    on SQLite the transaction starts with a write, which takes the database's write lock) — this also checks
- *    that the settings exist;
- * 2. reads the counters of the charged (setting, key) pairs (`FOR UPDATE` too, so MySQL reads the newest
- *    committed rows and PostgreSQL fails over to a retry instead of reading a stale snapshot under
- *    `REPEATABLE READ`);
- * 3. decides with core's shared window functions (`throttle-window.ts`), exactly as the memory store does;
- * 4. writes: one `UPDATE` per existing counter that changes, one multi-row `INSERT` for new ones.
+ * 1. lock the charged counters, in key order: PostgreSQL `pg_advisory_xact_lock` (one statement, inside the
+ *    `READ COMMITTED` transaction); MySQL `GET_LOCK` (one statement, before `BEGIN`, released with
+ *    `RELEASE_LOCK` after `COMMIT` on the same connection); SQLite none, its transaction starts with a write
+ *    that takes the database's write lock;
+ * 2. one statement reads the charged settings (they must exist) left-joined with the charged counters — no row
+ *    locks needed: the previous holder of a counter lock committed before releasing it;
+ * 3. decide with core's shared window functions (`throttle-window.ts`), exactly as the memory store does;
+ * 4. write: one `UPDATE` per existing counter that changes, one multi-row `INSERT` for new ones. The foreign key
+ *    `throttle_tracking.tid` keeps a setting deleted meanwhile from getting a counter.
  *
- * Statements: `BEGIN`, lock, read, the writes (usually 1), `COMMIT` — 5 for a typical admitted message with one
- * counter, 4 for a rejection that writes nothing (SQLite adds its no-op write, in-process). A deadlock or
- * serialization failure reruns the whole transaction (`inTransaction`).
+ * Statements for a typical admitted message with one counter: PostgreSQL 5 (`BEGIN`, lock, read, write,
+ * `COMMIT`), MySQL 6 (`GET_LOCK`, `BEGIN`, read, write, `COMMIT`, `RELEASE_LOCK`), SQLite 4 plus its in-process
+ * no-op write; one fewer for a rejection that writes nothing. A deadlock or serialization failure reruns the
+ * transaction (`inTransaction`; MySQL keeps its counter locks meanwhile).
  *
  * Sliding-window charges keep the previous window's counts in `throttle_tracking.prev_msgs` / `prev_quota`,
  * policyd's only addition to iRedAPD's tables (created by the migrations; NULL on counters written by fixed
@@ -43,7 +47,8 @@ import {
   toUnixSeconds,
 } from '@policyd/core';
 import type { Knex } from 'knex';
-import { affectedRows, forUpdate, inTransaction, intOf, type SqlDatabase, textOf } from './sql.ts';
+import { withCounterLocks } from './counter-locks.ts';
+import { affectedRows, inTransaction, intOf, type SqlDatabase, textOf } from './sql.ts';
 import { THROTTLE, THROTTLE_TRACKING } from './tables.ts';
 
 type Row = Readonly<Record<string, unknown>>;
@@ -139,68 +144,117 @@ export async function consumeThrottle(
   }
   const ids = [...new Set(charges.map((charge) => charge.settingId))].sort((a, b) => a - b);
 
-  return inTransaction(db, { table: THROTTLE.name, column: T.period }, async (trx) => {
-    const locked = (await forUpdate(
+  return withCounterLocks(db, charges, (scope) =>
+    inTransaction(
       db,
-      trx(THROTTLE.name).select(T.id).whereIn(T.id, ids).orderBy(T.id),
-    )) as Row[];
-    const existing = new Set(locked.map((row) => intOf(row[T.id])));
-    const missing = ids.find((id) => !existing.has(id));
-    if (missing !== undefined) {
-      throw new PolicydError('POLICYD_ERR_INVALID_OPTION', `throttle setting ${missing} does not exist`, {
-        value: missing,
-      });
-    }
-    const read = trx(THROTTLE_TRACKING.name).where((pairs) => {
-      for (const charge of charges) {
-        pairs.orWhere((pair) =>
-          pair.where(TT.tid, charge.settingId).andWhere(TT.account, charge.trackingAccount),
+      { table: THROTTLE.name, column: T.period },
+      async (trx) => {
+        await scope.lockInTransaction(trx);
+        const rows = (await readSettingsAndCounters(trx, ids, charges)) as Row[];
+        const existing = new Set(rows.map((row) => intOf(row[SETTING_ID])));
+        const missing = ids.find((id) => !existing.has(id));
+        if (missing !== undefined) throw settingMissing(missing);
+        const stored = rowsOfCharges(
+          charges,
+          rows.filter((row) => row[TT.id] !== null && row[TT.id] !== undefined),
         );
-      }
-    });
-    const stored = rowsOfCharges(charges, (await forUpdate(db, read)) as Row[]);
-    const states = charges.map((charge, i) => {
-      const row = stored[i];
-      return throttleWindowState(row === undefined ? undefined : storedCounterOf(row), charge, now);
-    });
+        return decide(trx, charges, stored, now);
+      },
+      scope.transaction,
+    ),
+  );
+}
 
-    for (const [index, charge] of charges.entries()) {
-      const state = states[index]!;
-      const limit = exceededThrottleLimit(state, charge, now);
-      if (limit === undefined) continue;
-      // Only the rejecting counter is written: its window (when new or rolled) and the notification claim.
-      const notify = state.lastNotified < state.windowStart;
-      if (state.fresh || notify) {
-        const written = { ...state, lastNotified: notify ? now : state.lastNotified };
-        const row = stored[index];
-        await writeCounters(trx, [{ charge, row, values: counterValues(charge, row, now, written) }]);
-      }
-      const rejection: ThrottleRejection = { index, limit, notify };
-      const counters = charges.map((c, i): ThrottleChargeCounters => {
-        const before = throttleWindowOf(states[i]!, c);
-        if (i !== index || !notify) return { before, after: before };
-        return { before, after: throttleWindowOf({ ...states[i]!, lastNotified: now }, c) };
+/** The alias of `throttle.id` in {@link readSettingsAndCounters}' rows. */
+const SETTING_ID = 'policyd_setting_id';
+
+/**
+ * One statement: the charged settings (`throttle.id AS policyd_setting_id`), each joined with its charged
+ * counters (all `throttle_tracking` columns, `NULL` for a setting without one). No row locks: the counter locks
+ * keep other `consume` calls off these counters, and the foreign key `throttle_tracking.tid` keeps a setting
+ * deleted meanwhile from getting a counter (the write then fails, {@link settingMissing}).
+ */
+function readSettingsAndCounters(
+  trx: Knex.Transaction,
+  ids: readonly number[],
+  charges: readonly ThrottleCharge[],
+): Knex.QueryBuilder {
+  const settingId = `${THROTTLE.name}.${T.id}`;
+  const tid = `${THROTTLE_TRACKING.name}.${TT.tid}`;
+  const account = `${THROTTLE_TRACKING.name}.${TT.account}`;
+  return trx(THROTTLE.name)
+    .select(`${settingId} as ${SETTING_ID}`, `${THROTTLE_TRACKING.name}.*`)
+    .leftJoin(THROTTLE_TRACKING.name, (join) => {
+      join.on(tid, '=', settingId).andOn((pairs) => {
+        for (const charge of charges) {
+          pairs.orOn((pair) => pair.onVal(tid, charge.settingId).andOnVal(account, charge.trackingAccount));
+        }
       });
-      return { admitted: false, rejection, counters };
-    }
+    })
+    .whereIn(settingId, [...ids]);
+}
 
-    const counted = charges.map((charge, i) => countThrottleCharge(states[i]!, charge));
-    await writeCounters(
-      trx,
-      charges.map((charge, i) => ({
-        charge,
-        row: stored[i],
-        values: counterValues(charge, stored[i], now, counted[i]!),
-      })),
-    );
-    return {
-      admitted: true,
-      counters: charges.map((charge, i) => ({
-        before: throttleWindowOf(states[i]!, charge),
-        after: throttleWindowOf(counted[i]!, charge),
-      })),
-    };
+function settingMissing(id: number): PolicydError {
+  return new PolicydError('POLICYD_ERR_INVALID_OPTION', `throttle setting ${id} does not exist`, {
+    value: id,
   });
+}
+
+/** A foreign key violation: the charged setting was deleted after it was read (PG 23503, MySQL 1452, SQLite). */
+function isForeignKeyViolation(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const { code, errno } = err as { code?: unknown; errno?: unknown };
+  return code === '23503' || errno === 1452 || code === 'SQLITE_CONSTRAINT_FOREIGNKEY';
+}
+
+/** Decide with the stored counters and write what the decision changes (see the module comment). */
+async function decide(
+  trx: Knex.Transaction,
+  charges: readonly ThrottleCharge[],
+  stored: readonly (Row | undefined)[],
+  now: number,
+): Promise<ThrottleConsumeResult> {
+  const states = charges.map((charge, i) => {
+    const row = stored[i];
+    return throttleWindowState(row === undefined ? undefined : storedCounterOf(row), charge, now);
+  });
+
+  for (const [index, charge] of charges.entries()) {
+    const state = states[index]!;
+    const limit = exceededThrottleLimit(state, charge, now);
+    if (limit === undefined) continue;
+    // Only the rejecting counter is written: its window (when new or rolled) and the notification claim.
+    const notify = state.lastNotified < state.windowStart;
+    if (state.fresh || notify) {
+      const written = { ...state, lastNotified: notify ? now : state.lastNotified };
+      const row = stored[index];
+      await writeCounters(trx, [{ charge, row, values: counterValues(charge, row, now, written) }]);
+    }
+    const rejection: ThrottleRejection = { index, limit, notify };
+    const counters = charges.map((c, i): ThrottleChargeCounters => {
+      const before = throttleWindowOf(states[i]!, c);
+      if (i !== index || !notify) return { before, after: before };
+      return { before, after: throttleWindowOf({ ...states[i]!, lastNotified: now }, c) };
+    });
+    return { admitted: false, rejection, counters };
+  }
+
+  const counted = charges.map((charge, i) => countThrottleCharge(states[i]!, charge));
+  await writeCounters(
+    trx,
+    charges.map((charge, i) => ({
+      charge,
+      row: stored[i],
+      values: counterValues(charge, stored[i], now, counted[i]!),
+    })),
+  );
+  return {
+    admitted: true,
+    counters: charges.map((charge, i) => ({
+      before: throttleWindowOf(states[i]!, charge),
+      after: throttleWindowOf(counted[i]!, charge),
+    })),
+  };
 }
 
 /** One counter to write: the charge, its stored row (if any) and the new column values. */
@@ -212,9 +266,20 @@ interface CounterWrite {
 
 /**
  * Update the counters that exist (by id), insert the others in one statement. A counter deleted meanwhile
- * (`resetCounters`, `cleanup`, which do not take the setting lock) is inserted again.
+ * (`resetCounters`, `cleanup`, which do not take the counter locks) is inserted again. A foreign key violation
+ * (the setting was deleted after the read) is reported as the missing setting.
  */
 async function writeCounters(trx: Knex.Transaction, writes: readonly CounterWrite[]): Promise<void> {
+  try {
+    await writeRows(trx, writes);
+  } catch (err) {
+    const charge = writes.find((write) => write.row === undefined)?.charge ?? writes[0]?.charge;
+    if (charge !== undefined && isForeignKeyViolation(err)) throw settingMissing(charge.settingId);
+    throw err;
+  }
+}
+
+async function writeRows(trx: Knex.Transaction, writes: readonly CounterWrite[]): Promise<void> {
   const inserts: Record<string, number | string | null>[] = [];
   for (const { charge, row, values } of writes) {
     if (row !== undefined) {

@@ -3,13 +3,15 @@
  *
  * Decision path, in round trips:
  * - `findSettings`: 1, for any number of queries (one `SELECT … WHERE (kind = ? AND account IN (…)) OR …`);
- * - `consume`: 1 transaction of 5 statements for a typical message (`BEGIN`, lock the charged settings, read
- *   their counters, write, `COMMIT`); see `throttle-consume.ts`.
+ * - `consume`: 1 transaction under per-counter locks, for a typical message 5 statements on PostgreSQL
+ *   (`BEGIN`, advisory lock, read settings and counters, write, `COMMIT`), 6 on MySQL (`GET_LOCK` before,
+ *   `RELEASE_LOCK` after), 4 on SQLite plus its in-process no-op write; see `throttle-consume.ts`.
  *
  * Admin: settings are created or updated in a transaction that finds the (account, kind) row under a lock
  * (PostgreSQL has no unique key there, so it also takes a `SHARE ROW EXCLUSIVE` table lock, which blocks other
  * writers of `throttle` for that moment but not `consume`); deleting a setting locks it first, then deletes its
- * counters and the row (the order `consume` locks in). Cleanup deletes finished windows
+ * counters and the row (the foreign key on `throttle_tracking.tid` keeps a concurrent `consume` from adding a
+ * counter to it). Cleanup deletes finished windows
  * (`init_time + period < now`) by id in bounded batches.
  */
 

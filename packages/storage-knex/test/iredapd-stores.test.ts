@@ -8,9 +8,10 @@ import type { GreylistAttemptTimes, GreylistTriplet, ThrottleCharge } from '@pol
 import { isPolicydError } from '@policyd/core';
 import type { Knex } from 'knex';
 import { afterEach, describe, expect, it } from 'vitest';
+import { type CounterLockKey, mysqlCounterLockNames, pgCounterLockKeys } from '../src/counter-locks.ts';
 import { openStorage } from '../src/open-storage.ts';
 import type { KnexStorage } from '../src/storage.ts';
-import { GREYLISTING_TRACKING, THROTTLE_TRACKING } from '../src/tables.ts';
+import { GREYLISTING_TRACKING, THROTTLE, THROTTLE_TRACKING } from '../src/tables.ts';
 import { describeEachBackend, type TestStorage } from './backends.ts';
 import { seedGreylist } from './greylist-seed.ts';
 import { iredmailDdl } from './iredmail-ddl.ts';
@@ -114,7 +115,7 @@ describeEachBackend('iredapd stores', (backend) => {
       );
     });
 
-    it('throttle: findSettings 1 for several kinds, consume one transaction of 5 statements', async () => {
+    it('throttle: findSettings 1 for several kinds, consume one transaction and its counter locks', async () => {
       const storage = await create();
       const { knex } = storage.databases.iredapd;
       const { throttle } = storage;
@@ -150,10 +151,13 @@ describeEachBackend('iredapd stores', (backend) => {
         });
         return [admitted, sent.length - lockStatements];
       };
-      expect(await consume(T0)).toEqual([true, 5]); // BEGIN, lock, read, INSERT, COMMIT
-      expect(await consume(T0 + S)).toEqual([true, 5]); // BEGIN, lock, read, UPDATE, COMMIT
-      expect(await consume(T0 + 2 * S)).toEqual([false, 5]); // the notification claim is written
-      expect(await consume(T0 + 3 * S)).toEqual([false, 4]); // nothing to write
+      // PostgreSQL: BEGIN, advisory lock, read, write, COMMIT; MySQL: GET_LOCK, BEGIN, read, write, COMMIT,
+      // RELEASE_LOCK; SQLite: BEGIN, read, write, COMMIT (after its no-op write).
+      const admitted = { sqlite: 4, mysql: 6, pg: 5 }[backend.dialect];
+      expect(await consume(T0)).toEqual([true, admitted]); // the counter is inserted
+      expect(await consume(T0 + S)).toEqual([true, admitted]); // and updated
+      expect(await consume(T0 + 2 * S)).toEqual([false, admitted]); // the notification claim is written
+      expect(await consume(T0 + 3 * S)).toEqual([false, admitted - 1]); // nothing to write
     });
   });
 
@@ -316,6 +320,139 @@ describeEachBackend('iredapd stores', (backend) => {
       expect(counts.sort((a, b) => a - b)).toEqual(Array.from({ length: 19 }, (_, i) => i + 2));
     });
   });
+
+  // Servers only: SQLite has one write lock for the whole file, no counter locks.
+  if (backend.dialect !== 'sqlite') {
+    describe('throttle counter locks', () => {
+      type Client = {
+        acquireConnection(): Promise<unknown>;
+        releaseConnection(c: unknown): Promise<unknown>;
+      };
+      const pg = backend.dialect === 'pg';
+      /** A session of its own holding (or releasing) the lock of one counter, as a concurrent consume would. */
+      const lockSql = pg ? 'SELECT pg_advisory_lock(?::bigint)' : 'SELECT GET_LOCK(?, 10)';
+      const unlockSql = pg ? 'SELECT pg_advisory_unlock(?::bigint)' : 'SELECT RELEASE_LOCK(?)';
+      const lockOf = (key: CounterLockKey): string =>
+        (pg ? pgCounterLockKeys([key]) : mysqlCounterLockNames([key]))[0]!;
+
+      async function setup() {
+        const storage = await create();
+        const setting = await storage.throttle.setSetting({
+          account: '@.',
+          kind: 'outbound',
+          periodSeconds: 3600,
+          maxMessages: 100,
+        });
+        const charge = (trackingAccount: string): ThrottleCharge => ({
+          settingId: setting.id,
+          trackingAccount,
+          periodSeconds: 3600,
+          messages: 1,
+          bytes: 1,
+          maxMessages: 100,
+        });
+        const { knex } = storage.databases.iredapd;
+        const client = knex.client as Client;
+        const holder = await client.acquireConnection();
+        const release = () => client.releaseConnection(holder);
+        return { storage, setting, charge, knex, holder, release };
+      }
+
+      it("let other users of one setting pass while a user's counter is locked, and queue that user", async () => {
+        const { storage, setting, charge, knex, holder, release } = await setup();
+        const lock = lockOf({ settingId: setting.id, trackingAccount: 'a@example.com' });
+        try {
+          await knex.raw(lockSql, [lock]).connection(holder);
+          let aDone = false;
+          const a = storage.throttle.consume([charge('a@example.com')], T0).then((result) => {
+            aDone = true;
+            return result;
+          });
+          const others = await Promise.all(
+            ['b@example.com', 'c@example.org'].map((user) => storage.throttle.consume([charge(user)], T0)),
+          );
+          expect(others.map((r) => r.admitted)).toEqual([true, true]);
+          await new Promise((resolve) => setTimeout(resolve, 150));
+          expect(aDone).toBe(false);
+          await knex.raw(unlockSql, [lock]).connection(holder);
+          expect((await a).admitted).toBe(true);
+          const counters = await storage.throttle.listCounters({ settingId: setting.id });
+          expect(counters.map((c) => [c.trackingAccount, c.messages])).toEqual([
+            ['a@example.com', 1],
+            ['b@example.com', 1],
+            ['c@example.org', 1],
+          ]);
+        } finally {
+          await release();
+        }
+      });
+
+      it('report a setting deleted between the read and the write as missing, adding no counter', async () => {
+        const { storage, setting, charge, knex, holder, release } = await setup();
+        try {
+          // An uncommitted deleteSetting: the consume reads the setting, then its INSERT waits on the foreign key.
+          await knex.raw('BEGIN').connection(holder);
+          await knex
+            .raw('DELETE FROM ?? WHERE ?? = ?', [THROTTLE.name, THROTTLE.col.id, setting.id])
+            .connection(holder);
+          const consumed = storage.throttle.consume([charge('a@example.com')], T0).then(
+            () => undefined,
+            (err: unknown) => err,
+          );
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          await knex.raw('COMMIT').connection(holder);
+          const error = await consumed;
+          expect(isPolicydError(error, 'POLICYD_ERR_INVALID_OPTION'), String(error)).toBe(true);
+          expect(await storage.throttle.listCounters({ trackingAccount: 'a@example.com' })).toEqual([]);
+        } finally {
+          await release();
+        }
+      });
+
+      it('admit exactly the limit per user when many users share the setting', async () => {
+        const { storage, setting, charge, release } = await setup();
+        await release();
+        const users = ['a@example.com', 'b@example.com', 'c@example.com'];
+        const results = await Promise.all(
+          Array.from({ length: 60 }, (_, i) =>
+            storage.throttle.consume([{ ...charge(users[i % 3]!), maxMessages: 7 }], T0),
+          ),
+        );
+        expect(results.filter((r) => r.admitted)).toHaveLength(21);
+        const counters = await storage.throttle.listCounters({ settingId: setting.id });
+        expect(counters.map((c) => c.messages)).toEqual([7, 7, 7]);
+      });
+
+      if (!pg) {
+        it('return no connection to the pool holding a lock, after a success or an error', async () => {
+          const { storage, setting, charge, knex, holder, release } = await setup();
+          try {
+            const free = async (settingId: number, user: string) => {
+              const result = await knex
+                .raw('SELECT IS_USED_LOCK(?) AS used', [lockOf({ settingId, trackingAccount: user })])
+                .connection(holder);
+              return (result as [{ used: unknown }[]])[0][0]?.used === null;
+            };
+            expect((await storage.throttle.consume([charge('A@Example.com')], T0)).admitted).toBe(true);
+            expect(await free(setting.id, 'a@example.com')).toBe(true);
+            const missing = { ...charge('a@example.com'), settingId: setting.id + 1000 };
+            let error: unknown;
+            try {
+              await storage.throttle.consume([charge('b@example.com'), missing], T0);
+            } catch (err) {
+              error = err;
+            }
+            expect(isPolicydError(error, 'POLICYD_ERR_INVALID_OPTION'), String(error)).toBe(true);
+            expect(await free(setting.id, 'b@example.com')).toBe(true);
+            expect(await free(setting.id + 1000, 'a@example.com')).toBe(true);
+            expect(await storage.throttle.listCounters({ settingId: setting.id })).toHaveLength(1);
+          } finally {
+            await release();
+          }
+        });
+      }
+    });
+  }
 
   describe("iRedAPD's own tables", () => {
     /** iRedAPD's `iredapd` tables as its SQL files create them; `noUniqueThrottleKeys` drops MySQL's keys too. */

@@ -130,7 +130,9 @@ describe('policyd-admin cleanup (cleanup_db.py)', () => {
     expect(run.stdout).toContain(
       '* greylisting_tracking: 3 records removed.\n* greylisting_tracking: 4 records removed.\n',
     );
-    expect(run.stdout).toContain('* smtp_sessions       : 1 records removed.\n* smtp_sessions       : 1 left.\n');
+    expect(run.stdout).toContain(
+      '* smtp_sessions       : 1 records removed.\n* smtp_sessions       : 1 left.\n',
+    );
   });
 
   it('redraws the per-batch line in place on a terminal', async () => {

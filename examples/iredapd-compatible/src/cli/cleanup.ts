@@ -51,6 +51,7 @@ async function run(flags: CleanupFlags, env: CommandEnv): Promise<void> {
   const now = (io.now ?? Date.now)();
 
   await withDatabase(
+    io,
     flags,
     ['iredapd'],
     async ({ storage }) => {

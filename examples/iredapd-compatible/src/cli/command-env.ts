@@ -18,8 +18,8 @@ export interface CommandEnv {
 export function addDatabaseOptions(command: Command): Command {
   return command
     .optionsGroup('Database (the same as the daemon):')
-    .option('--config <file>', "the daemon's settings.py (or JSON settings); default: stand-alone SQLite")
-    .option('--data-dir <dir>', 'directory of the default SQLite file (default ./data)');
+    .option('-c, --config <file>', "the daemon's settings.py (or JSON settings); default: stand-alone SQLite")
+    .option('-d, --data-dir <dir>', 'directory of the default SQLite file (default ./data)');
 }
 
 /**

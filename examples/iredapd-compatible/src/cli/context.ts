@@ -4,13 +4,14 @@
  * command changes exactly what the running daemon reads.
  */
 
-import { mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import { isPolicydError } from '@policyd/core';
-import { type KnexStorage, openStorage } from '@policyd/storage-knex';
-import { type LoadedSettings, loadSettings } from '../settings/load-settings.ts';
+import { isPolicydError, type LogFn, type Logger, silentLogger } from '@policyd/core';
+import type { KnexStorage } from '@policyd/storage-knex';
+import { openDaemonStorage } from '../daemon-storage.ts';
+import { applyInstallDefaults } from '../install-defaults.ts';
+import type { LoadedSettings } from '../settings/load-settings.ts';
+import { loadSettings } from '../settings/load-settings.ts';
 import { type DatabaseName, storagePlan } from '../storage-plan.ts';
-import { CliError, EXIT } from './io.ts';
+import { CliError, type CliIo, EXIT, line } from './io.ts';
 
 /** The options every command takes to find its database. */
 export interface DatabaseOptions {
@@ -51,16 +52,38 @@ export async function loadCliSettings(options: DatabaseOptions): Promise<LoadedS
   }
 }
 
+/** A logger that prints messages (not fields) as notes on stderr: the daemon's first-start line. */
+function noteLogger(io: CliIo): Logger {
+  const note =
+    (prefix: string): LogFn =>
+    (fieldsOrMessage: object | string, message?: string) => {
+      const text = typeof fieldsOrMessage === 'string' ? fieldsOrMessage : message;
+      if (text !== undefined) line(io.stderr, `* ${prefix}${text}`);
+    };
+  const logger: Logger = {
+    debug: () => {},
+    info: note(''),
+    warn: note('Warning: '),
+    error: note('Error: '),
+    child: () => logger,
+  };
+  return logger;
+}
+
 /**
- * Open the databases the settings name and run `fn`, closing them afterwards whatever happens. A SQLite file
- * (and its directory) is created with its schema when missing, as the daemon does on first start; server
- * databases are used as they are.
+ * Open the databases the settings name, as the daemon opens them, and run `fn`, closing them afterwards
+ * whatever happens. A SQLite file (and its directory) is created with its schema when missing and gets the
+ * daemon's first-start defaults (greylisting on for everyone, the default whitelist domains; a note on
+ * stderr says so), so that running a command before the daemon's first start changes nothing about that
+ * start. Server databases are used as they are.
  *
  * @param needs - the logical databases the command uses; one disabled by the settings (an empty
  *   `<db>_db_*` value) is an error, since iRedAPD's plugins then ignore it
- * @throws CliError exit 1 for invalid settings, exit 2 for a disabled or unreachable database
+ * @throws CliError exit 1 for invalid settings, exit 2 for a disabled database; PolicydError
+ *   `POLICYD_ERR_STORE` for an unreachable one
  */
 export async function withDatabase<T>(
+  io: CliIo,
   options: DatabaseOptions,
   needs: readonly DatabaseName[],
   fn: (context: CliContext) => Promise<T>,
@@ -77,18 +100,14 @@ export async function withDatabase<T>(
       );
     }
   }
-  if (plan.open === undefined) throw new CliError('no database is configured', EXIT.failure);
-  if (plan.open.client === 'sqlite') await mkdir(dirname(plan.open.filename), { recursive: true });
-  let storage: KnexStorage;
+  const opened = await openDaemonStorage(settings.config, { logger: silentLogger, skipSchemaCheck: true });
   try {
-    storage = await openStorage(plan.open);
-  } catch (err) {
-    throw new CliError(`cannot open the database: ${describeError(err)}`, EXIT.failure);
-  }
-  try {
+    const storage = opened.sql;
+    if (storage === undefined) throw new CliError('no database is configured', EXIT.failure);
+    if (opened.created) await applyInstallDefaults(storage.greylist, noteLogger(io));
     return await fn({ settings, storage });
   } finally {
-    await storage.close();
+    await opened.close();
   }
 }
 

@@ -11,6 +11,12 @@ afterEach(async () => {
   await box.dispose();
 });
 
+/** Start from an empty directory: no database until a command creates one. */
+async function freshBox(): Promise<void> {
+  await box.dispose();
+  box = await createCliSandbox({ fresh: true });
+}
+
 async function settings(): Promise<string[]> {
   const storage = await box.storage();
   return (await storage.greylist.listSettings()).map(
@@ -65,12 +71,21 @@ describe('policyd-admin greylisting (greylisting_admin.py)', () => {
     run = await box.run(['greylisting', '--delete', '--to', '@test.com']);
     expect(run.stdout).toBe('* Delete greylisting setting: @. -> @test.com\n');
     run = await box.run(['greylisting', '--delete', '--to', '@test.com']);
-    expect(run.stdout).toBe('* Delete greylisting setting: @. -> @test.com\n* No such greylisting setting.\n');
+    expect(run.stdout).toBe(
+      '* Delete greylisting setting: @. -> @test.com\n* No such greylisting setting.\n',
+    );
     expect(await settings()).toHaveLength(3);
   });
 
   it('lower-cases and canonicalises --from and --to (iRedAPD stored them as typed, B35)', async () => {
-    const run = await box.run(['greylisting', '--disable', '--from', '2001:DB8::/32', '--to', '@Example.COM']);
+    const run = await box.run([
+      'greylisting',
+      '--disable',
+      '--from',
+      '2001:DB8::/32',
+      '--to',
+      '@Example.COM',
+    ]);
     expect(run.stdout).toBe('* Disable greylisting: 2001:db8::/32 -> @example.com\n');
     expect(await settings()).toEqual(['off 2001:db8::/32 -> @example.com (60/70)']);
   });
@@ -90,6 +105,7 @@ describe('policyd-admin greylisting (greylisting_admin.py)', () => {
   });
 
   it("prints iRedAPD's errors for a missing operation and invalid addresses, and writes nothing", async () => {
+    await freshBox();
     let run = await box.run(['greylisting', '--to', '@example.com']);
     expect(run).toEqual({
       status: 1,
@@ -158,7 +174,7 @@ describe('policyd-admin greylisting (greylisting_admin.py)', () => {
     run = await box.run(['greylisting', '--remove-whitelist-domain', '--from', '@example.org']);
     expect(run.stdout).toBe(
       '* Remove whitelisted sender domain: example.org\n' +
-        '* Removed 1 whitelisted IP addresses/networks of example.org.\n',
+        '* Removed 1 whitelisted IP address/network of example.org.\n',
     );
     run = await box.run(['greylisting', '--list-whitelists']);
     expect(run.stdout).toBe('');
@@ -168,6 +184,7 @@ describe('policyd-admin greylisting (greylisting_admin.py)', () => {
   });
 
   it('needs a sender domain for the whitelist-domain operations', async () => {
+    await freshBox();
     let run = await box.run(['greylisting', '--whitelist-domain']);
     expect(run).toEqual({
       status: 1,

@@ -129,7 +129,7 @@ async function run(flags: GreylistingFlags, env: CommandEnv): Promise<void> {
   const to = recipient(flags.to ?? ANYONE);
   const comment = flags.comment === undefined ? {} : { comment: flags.comment };
 
-  await withDatabase(flags, ['iredapd'], async ({ storage }) => {
+  await withDatabase(io, flags, ['iredapd'], async ({ storage }) => {
     const admin = createGreylistingAdmin({ store: storage.greylist });
     switch (operation) {
       case 'enable':
@@ -174,7 +174,8 @@ async function run(flags: GreylistingFlags, env: CommandEnv): Promise<void> {
         const { removed, networksRemoved } = await admin.removeWhitelistDomain(domain);
         if (!removed) line(io.stdout, `* ${domain} was not a whitelisted sender domain.`);
         if (networksRemoved > 0) {
-          line(io.stdout, `* Removed ${networksRemoved} whitelisted IP addresses/networks of ${domain}.`);
+          const what = networksRemoved === 1 ? 'IP address/network' : 'IP addresses/networks';
+          line(io.stdout, `* Removed ${networksRemoved} whitelisted ${what} of ${domain}.`);
         }
         return;
       }

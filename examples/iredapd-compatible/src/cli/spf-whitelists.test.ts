@@ -12,6 +12,12 @@ afterEach(async () => {
   await box.dispose();
 });
 
+/** Start from an empty directory: no database until a command creates one. */
+async function freshBox(): Promise<void> {
+  await box.dispose();
+  box = await createCliSandbox({ fresh: true });
+}
+
 const ZONE = {
   'a.test': { TXT: [['v=spf1 ip4:192.0.2.0/24 ip4:198.51.100.7 -all']] },
   'b.test': { MX: [{ exchange: 'mx.b.test', priority: 10 }] },
@@ -81,7 +87,9 @@ describe('policyd-admin spf-whitelists (spf_to_greylist_whitelists.py)', () => {
     expect(run.status).toBe(3);
     expect(run.stderr).toMatch(/^\* a\.test: FAILED, kept 2 entries: .*ETIMEOUT/);
     expect(run.stderr).toContain('<<< ERROR >>> 1 domain could not be resolved; their entries were kept.\n');
-    expect(run.stdout).toContain('* b.test: 1 added, 1 removed (mx)\n    + 203.0.113.26\n    - 203.0.113.25\n');
+    expect(run.stdout).toContain(
+      '* b.test: 1 added, 1 removed (mx)\n    + 203.0.113.26\n    - 203.0.113.25\n',
+    );
     expect(run.stdout).toContain('1 failed;');
     expect(await generated()).toEqual([
       '192.0.2.0/24 AUTO-UPDATE: a.test',
@@ -115,7 +123,12 @@ describe('policyd-admin spf-whitelists (spf_to_greylist_whitelists.py)', () => {
         recipientDomain: 'example.com',
         clientKey: '198.51.100.7',
       },
-      { now, blockExpiresAt: now + 900_000, unauthExpiresAt: now + 86_400_000, authExpiresAt: now + 86_400_000 },
+      {
+        now,
+        blockExpiresAt: now + 900_000,
+        unauthExpiresAt: now + 86_400_000,
+        authExpiresAt: now + 86_400_000,
+      },
     );
     const run = await box.run(['spf-whitelists', 'a.test'], { resolver: createFakeResolver(ZONE) });
     expect(run.stdout).toContain('0 failed; 1 greylisting tracking record removed.\n');
@@ -161,7 +174,9 @@ describe('policyd-admin spf-whitelists (spf_to_greylist_whitelists.py)', () => {
     const resolver = createFakeResolver({ 'google.com': { TXT: [['v=spf1 ip4:192.0.2.0/24 -all']] } });
     const run = await box.run(['spf-whitelists', '--seed-defaults'], { resolver });
     expect(run.status).toBe(0);
-    expect(run.stdout).toContain(`* Added ${DEFAULT_WHITELIST_DOMAINS.length} default whitelist domains (0 already listed).\n`);
+    expect(run.stdout).toContain(
+      `* Added ${DEFAULT_WHITELIST_DOMAINS.length} default whitelist domains (0 already listed).\n`,
+    );
     expect(run.stdout).toContain('* google.com: 1 added, 0 removed (spf)\n');
     expect(await domains()).toEqual([...DEFAULT_WHITELIST_DOMAINS].sort());
     const again = await box.run(['spf-whitelists', '--seed-defaults'], { resolver });
@@ -171,8 +186,11 @@ describe('policyd-admin spf-whitelists (spf_to_greylist_whitelists.py)', () => {
   });
 
   it('rejects invalid domains, --submit without domains and --seed-defaults with domains; writes nothing', async () => {
+    await freshBox();
     const resolver = createFakeResolver(ZONE);
-    let run = await box.run(['spf-whitelists', '--submit', 'a.test', 'not a domain', '@b.test'], { resolver });
+    let run = await box.run(['spf-whitelists', '--submit', 'a.test', 'not a domain', '@b.test'], {
+      resolver,
+    });
     expect(run).toEqual({
       status: 1,
       stdout: '',

@@ -128,6 +128,7 @@ async function run(domainArgs: readonly string[], flags: SpfWhitelistsFlags, env
   const dns: DnsResolver = io.resolver ?? new Resolver({ timeout: timeoutMs, tries: 2 });
 
   await withDatabase(
+    io,
     flags,
     ['iredapd'],
     async ({ storage }) => {

@@ -61,8 +61,17 @@ function capture(tty: boolean): { stream: CliIo['stdout']; text: () => string } 
   };
 }
 
+/** Options of {@link createCliSandbox}. */
+export interface SandboxOptions {
+  /**
+   * Leave the directory empty, so that the first command creates the database as on a first start (with the
+   * daemon's first-start defaults). Default false: the database exists, with the schema and no rows.
+   */
+  readonly fresh?: boolean;
+}
+
 /**
- * A fresh sandbox in the system's temporary directory.
+ * A sandbox in the system's temporary directory.
  *
  * @example
  * ```ts
@@ -71,9 +80,10 @@ function capture(tty: boolean): { stream: CliIo['stdout']; text: () => string } 
  * await box.dispose();
  * ```
  */
-export async function createCliSandbox(): Promise<CliSandbox> {
+export async function createCliSandbox(options: SandboxOptions = {}): Promise<CliSandbox> {
   const dir = await mkdtemp(join(tmpdir(), 'policyd-cli-'));
   const file = join(dir, 'policyd.sqlite');
+  if (options.fresh !== true) await (await openStorage({ client: 'sqlite', filename: file })).close();
   const opened: KnexStorage[] = [];
   return {
     dir,

@@ -13,6 +13,12 @@ afterEach(async () => {
   await box.dispose();
 });
 
+/** Start from an empty directory: no database until a command creates one. */
+async function freshBox(): Promise<void> {
+  await box.dispose();
+  box = await createCliSandbox({ fresh: true });
+}
+
 const HEADER = 'account       kind      priority  period  msg_size  max_msgs  max_quota  max_rcpts';
 const LEGEND = '(limits: -1 inherits from the next lower-priority setting, 0 means no limit)';
 
@@ -71,28 +77,45 @@ describe('policyd-admin throttle', () => {
     expect(run).toEqual({
       status: 1,
       stdout: '',
-      stderr: '<<< ERROR >>> A new throttle setting needs --period (for example --period 1h). Nothing was changed.\n',
+      stderr:
+        '<<< ERROR >>> A new throttle setting needs --period (for example --period 1h). Nothing was changed.\n',
     });
     const storage = await box.storage();
     expect(await storage.throttle.listSettings()).toEqual([]);
   });
 
   it('rejects bad values naming them, before opening the database', async () => {
+    await freshBox();
     const base = ['throttle', 'set', '--account', '@example.com', '--kind', 'outbound', '--period', '1h'];
     const cases: [string[], string][] = [
-      [['--max-msgs', 'lots'], 'Invalid --max-msgs: "lots" (expected a number; -1 to inherit, 0 for no limit).'],
+      [
+        ['--max-msgs', 'lots'],
+        'Invalid --max-msgs: "lots" (expected a number; -1 to inherit, 0 for no limit).',
+      ],
       [
         ['--msg-size', '10T'],
         'Invalid --msg-size: "10T" (expected bytes, or a number with K, M or G such as 25M; -1 to inherit, 0 for no limit).',
       ],
       [['--priority', '300'], 'Invalid --priority: "300" (expected a number from 0 to 255).'],
-      [['--max-rcpts', '-2'], 'Invalid --max-rcpts: "-2" (expected a number; -1 to inherit, 0 for no limit).'],
+      [
+        ['--max-rcpts', '-2'],
+        'Invalid --max-rcpts: "-2" (expected a number; -1 to inherit, 0 for no limit).',
+      ],
     ];
     for (const [extra, message] of cases) {
       const run = await box.run([...base, ...extra]);
       expect(run).toEqual({ status: 1, stdout: '', stderr: `<<< ERROR >>> ${message}\n` });
     }
-    let run = await box.run(['throttle', 'set', '--account', 'nobody', '--kind', 'outbound', '--period', '1']);
+    let run = await box.run([
+      'throttle',
+      'set',
+      '--account',
+      'nobody',
+      '--kind',
+      'outbound',
+      '--period',
+      '1',
+    ]);
     expect(run.stderr).toMatch(/^<<< ERROR >>> Invalid account: "nobody" \(expected /);
     run = await box.run(['throttle', 'set', '--account', '@.', '--kind', 'sideways', '--period', '1d']);
     expect(run.stderr).toBe(
@@ -107,7 +130,18 @@ describe('policyd-admin throttle', () => {
   });
 
   it('lists settings, filtered by account and kind', async () => {
-    await box.run(['throttle', 'set', '--account', '@.', '--kind', 'inbound', '--period', '60', '--max-msgs', '10']);
+    await box.run([
+      'throttle',
+      'set',
+      '--account',
+      '@.',
+      '--kind',
+      'inbound',
+      '--period',
+      '60',
+      '--max-msgs',
+      '10',
+    ]);
     await box.run(['throttle', 'set', '--account', '@.', '--kind', 'outbound', '--period', '60']);
     await box.run(['throttle', 'set', '--account', '192.0.2.7', '--kind', 'external', '--period', '60']);
     let run = await box.run(['throttle', 'list']);
@@ -123,7 +157,9 @@ describe('policyd-admin throttle', () => {
       ].join('\n'),
     );
     run = await box.run(['throttle', 'list', '--kind', 'OUTBOUND']);
-    expect(run.stdout.split('\n')[2]).toBe('@.  outbound         0      60        -1        -1         -1         -1');
+    expect(run.stdout.split('\n')[2]).toBe(
+      '@.       outbound         0      60        -1        -1         -1         -1',
+    );
     run = await box.run(['throttle', 'list', '--account', 'nobody@example.com']);
     expect(run.stdout).toBe('* No throttle settings.\n');
   });
@@ -133,7 +169,11 @@ describe('policyd-admin throttle', () => {
     let run = await box.run(['throttle', 'delete', '--account', '@example.com', '--kind', 'outbound']);
     expect(run.stdout).toBe('* Deleted throttle setting: @example.com (outbound), with its counters.\n');
     run = await box.run(['throttle', 'delete', '--account', '@example.com', '--kind', 'outbound']);
-    expect(run).toEqual({ status: 0, stderr: '', stdout: '* No throttle setting for @example.com (outbound).\n' });
+    expect(run).toEqual({
+      status: 0,
+      stderr: '',
+      stdout: '* No throttle setting for @example.com (outbound).\n',
+    });
   });
 
   it('shows and resets counters by setting or tracking key', async () => {
@@ -144,11 +184,13 @@ describe('policyd-admin throttle', () => {
     await storage.throttle.consume([{ ...charge, trackingAccount: 'a@example.com' }], NOW - 600_000);
     await storage.throttle.consume([{ ...charge, trackingAccount: 'b@example.com' }], NOW - 7200_000);
 
-    let run = await box.run(['throttle', 'counters', '--account', '@example.com', '--kind', 'outbound'], { now });
+    let run = await box.run(['throttle', 'counters', '--account', '@example.com', '--kind', 'outbound'], {
+      now,
+    });
     expect(run.stdout).toBe(
       [
         'account       kind      tracking       messages  bytes  window start (UTC)   window end (UTC)     state',
-        '-'.repeat(102),
+        '-'.repeat(105),
         '@example.com  outbound  a@example.com         2   1500  2026-01-10 11:50:00  2026-01-10 12:50:00  current',
         '@example.com  outbound  b@example.com         2   1500  2026-01-10 10:00:00  2026-01-10 11:00:00  ended',
         '',

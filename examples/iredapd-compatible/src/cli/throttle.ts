@@ -118,7 +118,7 @@ function withThrottle(
   env: CommandEnv,
   fn: (admin: ReturnType<typeof createThrottleAdmin>) => Promise<void>,
 ): Promise<void> {
-  return withDatabase(flags, ['iredapd'], ({ storage }) =>
+  return withDatabase(env.io, flags, ['iredapd'], ({ storage }) =>
     fn(createThrottleAdmin(storage.throttle, env.io.now === undefined ? {} : { now: env.io.now })),
   );
 }

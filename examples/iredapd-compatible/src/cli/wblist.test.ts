@@ -10,6 +10,12 @@ afterEach(async () => {
   await box.dispose();
 });
 
+/** Start from an empty directory: no database until a command creates one. */
+async function freshBox(): Promise<void> {
+  await box.dispose();
+  box = await createCliSandbox({ fresh: true });
+}
+
 async function entries(account: string, direction: 'inbound' | 'outbound' = 'inbound') {
   const storage = await box.storage();
   return (await storage.wblist.list({ account, direction })).map((e) => `${e.list}:${e.address}`).sort();
@@ -17,6 +23,7 @@ async function entries(account: string, direction: 'inbound' | 'outbound' = 'inb
 
 describe('policyd-admin wblist (wblist_admin.py)', () => {
   it('prints the usage and exits 0 without arguments, as iRedAPD does', async () => {
+    await freshBox();
     const run = await box.run(['wblist'], { noDataDir: true });
     expect(run.status).toBe(0);
     expect(run.stdout).toContain('Usage: policyd-admin wblist|wblist_admin [options] [addresses...]');
@@ -46,7 +53,9 @@ describe('policyd-admin wblist (wblist_admin.py)', () => {
       stdout: '* List all inbound whitelist for account: @.\n192.168.1.10\nuser@example.com\n',
     });
     run = await box.run(['wblist', '--list', '--blacklist']);
-    expect(run.stdout).toBe('* List all inbound blacklist for account: @.\n172.16.1.10\nbaduser@example.com\n');
+    expect(run.stdout).toBe(
+      '* List all inbound blacklist for account: @.\n172.16.1.10\nbaduser@example.com\n',
+    );
     expect(await entries('@.')).toEqual([
       'blacklist:172.16.1.10',
       'blacklist:baduser@example.com',
@@ -57,7 +66,14 @@ describe('policyd-admin wblist (wblist_admin.py)', () => {
 
   it('runs the seed samples for per-user lists with --account', async () => {
     const account = ['--account', 'user@mydomain.com'];
-    let run = await box.run(['wblist', ...account, '--add', '--whitelist', '192.168.1.10', 'user@example.com']);
+    let run = await box.run([
+      'wblist',
+      ...account,
+      '--add',
+      '--whitelist',
+      '192.168.1.10',
+      'user@example.com',
+    ]);
     expect(run.stdout).toContain('* Add inbound whitelist for account: user@mydomain.com\n');
     run = await box.run(['wblist', ...account, '--add', '--blacklist', '172.16.1.10', 'baduser@example.com']);
     expect(run.status).toBe(0);
@@ -156,6 +172,7 @@ describe('policyd-admin wblist (wblist_admin.py)', () => {
   });
 
   it("prints iRedAPD's messages for a missing list or action, exit 1, no database created", async () => {
+    await freshBox();
     let run = await box.run(['wblist', '--add', 'a@example.com']);
     expect(run).toEqual({
       status: 1,
@@ -169,6 +186,7 @@ describe('policyd-admin wblist (wblist_admin.py)', () => {
   });
 
   it('rejects an invalid account with an error naming it', async () => {
+    await freshBox();
     const run = await box.run(['wblist', '--account', 'nobody', '--list', '--whitelist']);
     expect(run.status).toBe(1);
     expect(run.stderr).toBe(
@@ -180,7 +198,14 @@ describe('policyd-admin wblist (wblist_admin.py)', () => {
 
   it('rejects invalid senders, naming each, and writes nothing (iRedAPD dropped them silently)', async () => {
     await box.run(['wblist', '--add', '--whitelist', 'keep@example.com']);
-    const run = await box.run(['wblist', '--add', '--whitelist', 'new@example.com', 'not-an-address', '1.2.3']);
+    const run = await box.run([
+      'wblist',
+      '--add',
+      '--whitelist',
+      'new@example.com',
+      'not-an-address',
+      '1.2.3',
+    ]);
     expect(run.status).toBe(1);
     expect(run.stdout).toBe('');
     expect(run.stderr).toMatch(/^<<< ERROR >>> Invalid senders: "not-an-address", "1\.2\.3" \(expected /);
@@ -200,6 +225,7 @@ describe('policyd-admin wblist (wblist_admin.py)', () => {
   });
 
   it('refuses an unknown flag (iRedAPD took it for an address and dropped it)', async () => {
+    await freshBox();
     const run = await box.run(['wblist', '--add', '--whitelist', '--bogus', 'a@example.com']);
     expect(run.status).toBe(1);
     expect(run.stderr).toContain("error: unknown option '--bogus'");

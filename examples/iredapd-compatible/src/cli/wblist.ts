@@ -117,7 +117,7 @@ async function run(addresses: readonly string[], flags: WblistFlags, env: Comman
     deleteAll: 'Delete all',
     list: 'List all',
   }[action];
-  await withDatabase(flags, ['amavisd'], async ({ storage }) => {
+  await withDatabase(io, flags, ['amavisd'], async ({ storage }) => {
     const admin = createWblistAdmin(storage.wblist);
     line(io.stdout, `* ${header} ${direction} ${list} for account: ${account}`);
     const target = { account, direction, list };
