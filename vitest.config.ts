@@ -11,7 +11,10 @@ export default defineConfig({
       { find: /^@policyd\/core\/testing$/, replacement: src('core', 'testing.ts') },
       { find: /^@policyd\/core\/conformance$/, replacement: src('core', 'conformance.ts') },
       { find: /^@policyd\/core$/, replacement: src('core') },
-      { find: /^@policyd\/(storage-knex|plugin-wblist|plugin-greylisting|plugin-throttle)$/, replacement: src('$1') },
+      {
+        find: /^@policyd\/(storage-knex|plugin-wblist|plugin-greylisting|plugin-throttle)$/,
+        replacement: src('$1'),
+      },
     ],
   },
   test: {

@@ -11,6 +11,7 @@ import {
   type TestDaemon,
   tempDir,
 } from '../test/support/daemon-harness.ts';
+import { fakeSendmail } from '../test/support/fake-mail.ts';
 import { startDaemon } from './daemon.ts';
 
 const GREYLISTED = '451 4.7.1 Intentional policy rejection, please try again later';
@@ -148,8 +149,15 @@ describe('greylisting', () => {
 });
 
 describe('throttle', () => {
-  it('rejects the message over the limit at END-OF-MESSAGE, not at RCPT, and logs the notice', async () => {
-    const t = await start(settingsPy(['throttle', 'greylisting']));
+  it('rejects the message over the limit at END-OF-MESSAGE, not at RCPT, logs the notice and e-mails it', async () => {
+    const sendmail = await fakeSendmail(dir.path);
+    const t = await start(
+      settingsPy(
+        ['throttle', 'greylisting'],
+        `CMD_SENDMAIL = '${sendmail.path}'`,
+        "NOTIFICATION_RECIPIENTS = ['postmaster@example.com']",
+      ),
+    );
     await createThrottleAdmin((await t.admin()).throttle).set({
       account: 'alice@example.com',
       kind: 'outbound',
@@ -173,6 +181,11 @@ describe('throttle', () => {
       level: 40,
       msg: 'Throttle quota exceeded: alice@example.com, max_msgs=2',
     });
+    await t.daemon.flushNotifications();
+    const calls = await sendmail.calls();
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.args).toEqual(['-i', '-f', 'no-reply@localhost.localdomain', 'postmaster@example.com']);
+    expect(calls[0]?.stdin).toContain('Subject: Throttle quota exceeded: alice@example.com, max_msgs=2\r\n');
   });
 });
 

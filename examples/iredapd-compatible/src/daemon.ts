@@ -25,6 +25,7 @@ import { type LoadedSettings, loadSettings } from './settings/load-settings.ts';
 import { smtpSessionRow } from './smtp-session-row.ts';
 import { createSmtpSessionWriter, type SmtpSessionWriter } from './smtp-session-writer.ts';
 import { type SwappablePolicy, swappablePolicy } from './swappable-policy.ts';
+import { createThrottleMailer } from './throttle-mailer.ts';
 import { logThrottleNotice } from './throttle-notice.ts';
 
 /** Options of {@link startDaemon}. */
@@ -90,9 +91,11 @@ export interface Daemon {
   reopenLog(): void;
   /** Resolves when every queued `smtp_sessions` row has been written. */
   flushSmtpSessions(): Promise<void>;
+  /** Resolves when every queued throttle notification e-mail has been sent (or has failed, logged). */
+  flushNotifications(): Promise<void>;
   /**
-   * Stop: no new connections, in-flight requests answered, then plugins, the `smtp_sessions` queue and the
-   * databases closed. Idempotent.
+   * Stop: no new connections, in-flight requests answered, then plugins, notification e-mails being sent (queued
+   * ones are dropped, logged), the `smtp_sessions` queue and the databases closed. Idempotent.
    */
   close(): Promise<void>;
 }
@@ -147,14 +150,20 @@ export async function startDaemon(options: StartDaemonOptions = {}): Promise<Dae
   const { logger } = log;
   logSettings(logger, first);
 
-  const throttleNotice = logThrottleNotice(logger.child({ plugin: 'throttle' }));
+  const throttleLogger = logger.child({ plugin: 'throttle' });
+  const throttleNotice = logThrottleNotice(throttleLogger);
+  // One mailer for the daemon's life; each generation hands it its own NOTIFICATION_* settings.
+  const mailer = createThrottleMailer({ logger: throttleLogger });
   const build = async (settings: LoadedSettings, storage: DaemonStorage) =>
     buildPolicy({
       config: settings.config,
       storage,
       logger,
       now,
-      onLimitExceeded: throttleNotice,
+      onLimitExceeded: (event) => {
+        throttleNotice(event);
+        mailer.notify(event, settings.config.notification);
+      },
       ...(options.dns === undefined ? {} : { dns: options.dns }),
       ...(options.hostname === undefined ? {} : { hostname: options.hostname }),
     });
@@ -300,6 +309,7 @@ export async function startDaemon(options: StartDaemonOptions = {}): Promise<Dae
     await reloading;
     await server.close();
     await policy.close();
+    await mailer.close();
     const generation = current;
     await generation.writer.drain();
     await generation.storage.close();
@@ -327,6 +337,7 @@ export async function startDaemon(options: StartDaemonOptions = {}): Promise<Dae
     },
     reopenLog: () => log.reopen(),
     flushSmtpSessions: () => current.writer.drain(),
+    flushNotifications: () => mailer.idle(),
     close() {
       closing ??= shutdown();
       return closing;

@@ -196,6 +196,11 @@ export {
   wbLetter,
   wblistOf,
 } from './stores/wblist-input.ts';
+export {
+  compareInboundWblistMatches,
+  compareOutboundWblistMatches,
+  sortWblistMatches,
+} from './stores/wblist-order.ts';
 export type {
   WblistAccount,
   WblistChange,
@@ -212,3 +217,5 @@ export type {
 } from './stores/wblist-store.ts';
 export type { TrustedNetworks, TrustedNetworksOptions } from './trusted-networks.ts';
 export { createTrustedNetworks } from './trusted-networks.ts';
+export type { TtlCache } from './ttl-cache.ts';
+export { createTtlCache } from './ttl-cache.ts';

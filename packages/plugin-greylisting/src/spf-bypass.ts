@@ -5,10 +5,9 @@
  * means "not authorised": the bypass can only skip greylisting, never stall or fail a request.
  */
 
-import type { DnsResolver } from '@policyd/core';
+import { createTtlCache, type DnsResolver } from '@policyd/core';
 import { spf } from 'mailauth/lib/spf/index.js';
 import { dnsErrorCode, untilAborted } from './dns-deadline.ts';
-import { createTtlCache } from './ttl-cache.ts';
 
 /** An SPF result (RFC 7208 section 2.6), plus `timeout` when the deadline passed first. */
 export type SpfResult =

@@ -4,7 +4,7 @@
  * clock, so nothing keeps the process alive.
  */
 
-import type { Decision } from '@policyd/core';
+import { createTtlCache, type Decision } from '@policyd/core';
 import type { WblistSubject } from './plan.ts';
 
 /** A bounded, time-limited decision cache. */
@@ -17,11 +17,6 @@ export interface DecisionCache {
   readonly size: number;
 }
 
-interface Entry {
-  readonly decision: Decision;
-  readonly expiresAt: number;
-}
-
 /**
  * The cache key of a request: everything a decision depends on besides the stored data (the login or sender,
  * the recipient, the client IP, and whether the client authenticated).
@@ -31,31 +26,17 @@ export function cacheKey(subject: WblistSubject): string {
 }
 
 /**
- * Create a decision cache. A Map keeps insertion order, so re-inserting on a hit makes the first key the least
- * recently used one.
+ * Create a decision cache: a least-recently-used {@link createTtlCache} whose entries expire `ttlMs` after
+ * they were stored.
  *
  * @param maxEntries - most entries kept
  * @param ttlMs - how long an entry is valid after it was stored
  */
 export function createDecisionCache(maxEntries: number, ttlMs: number): DecisionCache {
-  const entries = new Map<string, Entry>();
+  const entries = createTtlCache<Decision>(maxEntries);
   return {
-    get(key, now) {
-      const entry = entries.get(key);
-      if (entry === undefined) return undefined;
-      entries.delete(key);
-      if (now >= entry.expiresAt) return undefined;
-      entries.set(key, entry);
-      return entry.decision;
-    },
-    set(key, decision, now) {
-      entries.delete(key);
-      if (entries.size >= maxEntries) {
-        const oldest = entries.keys().next();
-        if (oldest.done !== true) entries.delete(oldest.value);
-      }
-      entries.set(key, { decision, expiresAt: now + ttlMs });
-    },
+    get: (key, now) => entries.get(key, now),
+    set: (key, decision, now) => entries.set(key, decision, now + ttlMs),
     get size() {
       return entries.size;
     },

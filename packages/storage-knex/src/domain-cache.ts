@@ -5,13 +5,13 @@
  * all plugins at once. A cached call still returns at once, so the round-trip rules of `stores.md` hold.
  */
 
-import type { DomainInfo, DomainStore } from '@policyd/core';
+import { createTtlCache, type DomainInfo, type DomainStore } from '@policyd/core';
 
 /** Options of {@link cacheDomainStore}. */
 export interface DomainCacheOptions {
   /** How long an answer is reused, in milliseconds (> 0). */
   readonly ttlMs: number;
-  /** At most this many domains are kept (oldest dropped first); default 10 000. */
+  /** At most this many domains are kept (least recently used dropped first); default 10 000. */
   readonly maxEntries?: number;
   /** Clock in milliseconds; default `Date.now`. */
   readonly now?: () => number;
@@ -23,7 +23,7 @@ export interface DomainCacheOptions {
  */
 export function cacheDomainStore(store: DomainStore, options: DomainCacheOptions): DomainStore {
   const { ttlMs, maxEntries = 10_000, now = Date.now } = options;
-  const cache = new Map<string, { readonly info: DomainInfo; readonly expiresAt: number }>();
+  const cache = createTtlCache<DomainInfo>(maxEntries);
   return {
     async lookupDomains(domains) {
       const time = now();
@@ -31,21 +31,15 @@ export function cacheDomainStore(store: DomainStore, options: DomainCacheOptions
       const result = new Map<string, DomainInfo>();
       const missing: string[] = [];
       for (const domain of wanted) {
-        const hit = cache.get(domain);
-        if (hit !== undefined && hit.expiresAt > time) result.set(domain, hit.info);
+        const hit = cache.get(domain, time);
+        if (hit !== undefined) result.set(domain, hit);
         else missing.push(domain);
       }
       if (missing.length > 0) {
         const fresh = await store.lookupDomains(missing);
         for (const [domain, info] of fresh) {
           result.set(domain, info);
-          cache.delete(domain);
-          cache.set(domain, { info, expiresAt: time + ttlMs });
-        }
-        while (cache.size > maxEntries) {
-          const oldest = cache.keys().next();
-          if (oldest.done === true) break;
-          cache.delete(oldest.value);
+          cache.set(domain, info, time + ttlMs);
         }
       }
       // Keep the input's order of first appearance, as the uncached store does.

@@ -19,6 +19,7 @@ import {
   parseWblistAccountRef,
   parseWblistChange,
   parseWblistListRef,
+  sortWblistMatches,
   storedNetworkContains,
   type WblistDirection,
   type WblistMatch,
@@ -30,6 +31,7 @@ import type { Knex } from 'knex';
 import { binaryValue, chunks, forUpdate, inTransaction, intOf, type SqlDatabase, textOf } from './sql.ts';
 import { withStoreErrors } from './store-error.ts';
 import { MAILADDR, OUTBOUND_WBLIST, USERS, WBLIST } from './tables.ts';
+import { byText } from './text-order.ts';
 
 const U = USERS.col;
 const M = MAILADDR.col;
@@ -63,8 +65,6 @@ interface LookupRow {
   readonly address_priority: unknown;
   readonly wb: unknown;
 }
-
-const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Amavisd's `policy_id` for accounts created by the admin API (iRedAPD's tools use 0). */
 const NEW_ACCOUNT_POLICY_ID = 0;
@@ -219,23 +219,7 @@ export function createKnexWblistStore(db: SqlDatabase): WblistStore {
             else if (storedNetworkContains(account, outClient)) outbound.push(match(true));
           }
         }
-        inbound.sort(
-          (a, b) =>
-            b.accountPriority - a.accountPriority ||
-            byText(a.account, b.account) ||
-            Number(a.byNetwork) - Number(b.byNetwork) ||
-            b.addressPriority - a.addressPriority ||
-            byText(a.address, b.address),
-        );
-        outbound.sort(
-          (a, b) =>
-            Number(a.byNetwork) - Number(b.byNetwork) ||
-            b.accountPriority - a.accountPriority ||
-            byText(a.account, b.account) ||
-            b.addressPriority - a.addressPriority ||
-            byText(a.address, b.address),
-        );
-        return { inbound, outbound };
+        return sortWblistMatches(inbound, outbound);
       }),
 
     add: (change) =>

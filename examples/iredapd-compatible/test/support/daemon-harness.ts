@@ -70,12 +70,16 @@ export async function tempDir(): Promise<TempDir> {
   };
 }
 
-/** A settings.py for tests: SQLite in the settings file's directory, the given plugins and extra lines. */
+/**
+ * A settings.py for tests: SQLite in the settings file's directory, the given plugins and extra lines. Throttle
+ * notifications go to `/bin/true` (never the machine's real sendmail) unless an extra line sets `CMD_SENDMAIL`.
+ */
 export function settingsPy(plugins: readonly string[], ...extra: string[]): string {
   return [
     'from libs.default_settings import *',
     "backend = 'sqlite'",
     "sqlite_db_path = 'policyd.sqlite'",
+    "CMD_SENDMAIL = '/bin/true'",
     `plugins = [${plugins.map((p) => `'${p}'`).join(', ')}]`,
     ...extra,
     '',

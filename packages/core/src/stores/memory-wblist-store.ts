@@ -13,6 +13,7 @@ import {
   wbLetter,
   wblistOf,
 } from './wblist-input.ts';
+import { sortWblistMatches } from './wblist-order.ts';
 import type { WblistDirection, WblistMatch, WblistStore } from './wblist-store.ts';
 
 /** A {@link WblistStore} held in memory. */
@@ -83,14 +84,6 @@ export function createMemoryWblistStore(): MemoryWblistStore {
             if (found !== undefined) inbound.push(found);
           }
         }
-        inbound.sort(
-          (a, b) =>
-            b.accountPriority - a.accountPriority ||
-            byText(a.account, b.account) ||
-            Number(a.byNetwork) - Number(b.byNetwork) ||
-            b.addressPriority - a.addressPriority ||
-            byText(a.address, b.address),
-        );
       }
       if (query.outbound !== undefined) {
         const accounts = new Set(query.outbound.accounts);
@@ -106,16 +99,8 @@ export function createMemoryWblistStore(): MemoryWblistStore {
             if (found !== undefined) outbound.push(found);
           }
         }
-        outbound.sort(
-          (a, b) =>
-            Number(a.byNetwork) - Number(b.byNetwork) ||
-            b.accountPriority - a.accountPriority ||
-            byText(a.account, b.account) ||
-            b.addressPriority - a.addressPriority ||
-            byText(a.address, b.address),
-        );
       }
-      return { inbound, outbound };
+      return sortWblistMatches(inbound, outbound);
     },
 
     async add(change) {

@@ -1,20 +1,32 @@
 /**
- * A small bounded cache with per-entry expiry, for SPF answers. Times come from the caller (the policy's
- * clock), so tests control expiry; the least recently used entry goes first when the cache is full.
+ * A small bounded cache with per-entry expiry, for plugins and stores that reuse answers for a short time
+ * (SPF results, decisions, domain look-ups). Times come from the caller, so tests control expiry and no timer
+ * keeps the process alive; the least recently used entry goes first when the cache is full.
  */
 
-/** A bounded cache of values that expire. */
+/** A bounded cache of values that expire (see {@link createTtlCache}). */
 export interface TtlCache<V> {
-  /** The value of `key` if present and `now < expiresAt`; a hit makes the entry the most recently used. */
+  /**
+   * The value of `key` if present and `now < expiresAt`, else `undefined`. A hit makes the entry the most
+   * recently used; an expired entry found here is dropped.
+   */
   get(key: string, now: number): V | undefined;
-  /** Store `value` until `expiresAt` (ms since the epoch). Does nothing when the capacity is 0. */
+  /**
+   * Store `value` until `expiresAt` (same clock as `get`'s `now`), replacing any entry of `key` and making it
+   * the most recently used; the least recently used entries are dropped beyond the capacity. Does nothing when
+   * the capacity is 0 or less.
+   */
   set(key: string, value: V, expiresAt: number): void;
+  /** Drop the entry of `key`; true when there was one (expired or not). */
+  delete(key: string): boolean;
+  /** Drop every entry. */
+  clear(): void;
   /** Entries held (expired ones included until they are looked up or pushed out). */
   readonly size: number;
 }
 
 /**
- * Create a cache holding at most `maxEntries` values.
+ * Create a cache holding at most `maxEntries` values; `maxEntries <= 0` gives a cache that holds nothing.
  *
  * @example
  * ```ts
@@ -36,7 +48,7 @@ export function createTtlCache<V>(maxEntries: number): TtlCache<V> {
       return entry.value;
     },
     set(key, value, expiresAt) {
-      if (maxEntries <= 0) return;
+      if (!(maxEntries > 0)) return;
       entries.delete(key);
       entries.set(key, { value, expiresAt });
       while (entries.size > maxEntries) {
@@ -44,6 +56,12 @@ export function createTtlCache<V>(maxEntries: number): TtlCache<V> {
         if (oldest.done === true) break;
         entries.delete(oldest.value);
       }
+    },
+    delete(key) {
+      return entries.delete(key);
+    },
+    clear() {
+      entries.clear();
     },
     get size() {
       return entries.size;

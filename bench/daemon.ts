@@ -1,0 +1,859 @@
+/**
+ * The iRedAPD-compatible daemon (`examples/iredapd-compatible`, `startDaemon`) end to end: policy requests over
+ * TCP to a daemon running `amavisd_wblist`, `greylisting` and `throttle` on SQLite (a temporary file), MariaDB and
+ * PostgreSQL (fresh, uniquely named databases created, migrated, seeded and dropped by the bench; a server that
+ * does not answer is skipped with a message). Loopback only; the whole run takes about two minutes.
+ *
+ * Scenarios, at 1, 8 and 32 persistent connections (Postfix's smtpd: one request at a time per connection):
+ * - new triplet: every RCPT request comes from a new client with a new sender → greylisting defers (451);
+ * - passed client: RCPT requests from 2 000 clients that passed greylisting before, random senders → DUNNO
+ *   after greylisting (refreshes the client's rows) and amavisd_wblist (looks the lists up);
+ * - END-OF-MESSAGE: throttle counts the message (80 % inbound to local users, 20 % outbound from
+ *   authenticated users) → DUNNO.
+ * Every answer is counted: a cell whose answers are not all the expected action is flagged (and the exit
+ * status is 1), so a broken setup cannot report fast nonsense.
+ *
+ * The daemon runs in its own process (this file, bundled, with `--serve`), as in production: the daemon's
+ * usual info log line per request (to a temporary file), `smtp_sessions` rows, greylisting's SPF bypass on
+ * with a fake in-process DNS (no record for any sender domain, so no real DNS query). Its RSS is read after
+ * a full GC at the end of a backend's cells, and its peak RSS (`maxRSS`) too. The baseline, measured in the
+ * same run at every connection count, is core's codec-only server (`bench/server-process.ts codec`, as
+ * `bench/core.ts` runs it): it decodes the same requests and answers DUNNO.
+ *
+ * Run standalone: `npx node bench/daemon.ts [--duration 1500] [--warmup 300] [--levels 1,8,32]`. It bundles
+ * itself and the codec server with esbuild first (into `node_modules/.cache/policyd-bench/`), so every
+ * `@policyd/*` import comes from source and Node's TypeScript loader is not in the measured memory. Server
+ * URLs: `POLICYD_BENCH_MYSQL_URL` (default `mysql://root@127.0.0.1:3306/test`) and `POLICYD_BENCH_PG_URL`
+ * (default `postgres://postgres@127.0.0.1:5432/test`); `off` skips one. Their user must be allowed to create
+ * databases (and, on MariaDB, users: the daemon, like iRedAPD, disables a database whose password is empty).
+ */
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import knexFactory, { type Knex } from 'knex';
+import type { KnexStorage } from '../packages/storage-knex/src/index.ts';
+import { openConnections, POSTFIX_RCPT_REQUEST } from './load.ts';
+
+// Imported dynamically: unbundled, the packages' own `@policyd/*` imports would load the (maybe stale) dist/.
+async function loadLib() {
+  const [daemon, testing, storage, tables, seed] = await Promise.all([
+    import('../examples/iredapd-compatible/src/daemon.ts'),
+    import('../packages/core/src/testing.ts'),
+    import('../packages/storage-knex/src/index.ts'),
+    import('../packages/storage-knex/src/tables.ts'),
+    import('../packages/storage-knex/test/seed.ts'),
+  ]);
+  return {
+    startDaemon: daemon.startDaemon,
+    createFakeResolver: testing.createFakeResolver,
+    openStorage: storage.openStorage,
+    GREYLISTING_TRACKING: tables.GREYLISTING_TRACKING,
+    seedDomains: seed.seedDomains,
+  };
+}
+
+/** Options of {@link benchDaemon}. */
+export interface DaemonBenchOptions {
+  /** Measured time per cell, in milliseconds. */
+  readonly durationMs: number;
+  /** Unmeasured time before it. */
+  readonly warmupMs: number;
+  /** Connection counts. */
+  readonly levels: readonly number[];
+}
+
+/** Defaults: about two minutes with the three backends. */
+export const DEFAULT_DAEMON_BENCH: DaemonBenchOptions = Object.freeze({
+  durationMs: 1_500,
+  warmupMs: 300,
+  levels: Object.freeze([1, 8, 32]),
+});
+
+/** One measured cell. */
+export interface DaemonBenchRow {
+  /** `sqlite`, `mariadb`, `postgres`. */
+  readonly backend: string;
+  /** Scenario label, or the baseline's. */
+  readonly scenario: string;
+  /** Connections. */
+  readonly connections: number;
+  /** Requests per second over the measured window. */
+  readonly reqPerSec: number;
+  /** Median latency, ms. */
+  readonly p50Ms: number;
+  /** 99th percentile latency, ms. */
+  readonly p99Ms: number;
+  /** reqPerSec / the baseline's at the same connection count, measured just before. */
+  readonly ratio: number;
+  /** Server process CPU (user + system) per request, µs; not the database server's. */
+  readonly serverCpuUs: number;
+  /** Answers in all (warm-up included). */
+  readonly answered: number;
+  /** Answers that were not the expected action. */
+  readonly unexpected: number;
+  /** The most frequent unexpected action, when any. */
+  readonly firstUnexpected: string | undefined;
+}
+
+/** Memory and data of one backend's daemon. */
+export interface DaemonBenchBackendInfo {
+  /** Backend. */
+  readonly backend: string;
+  /** RSS in bytes after the backend's cells, after a full GC. */
+  readonly rss: number;
+  /** Peak RSS in bytes over the daemon's life. */
+  readonly maxRss: number;
+  /** Row counts after the run, by table. */
+  readonly rows: Readonly<Record<string, number>>;
+}
+
+/** Everything {@link benchDaemon} measured. */
+export interface DaemonBenchReport {
+  /** The cells. */
+  readonly rows: readonly DaemonBenchRow[];
+  /** Per backend. */
+  readonly backends: readonly DaemonBenchBackendInfo[];
+  /** Backends not measured, with the reason. */
+  readonly skipped: readonly string[];
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Requests
+
+const DOMAINS = 10;
+const USERS = 1_000;
+const PASSED_CLIENTS = 2_000;
+const PENDING_TRIPLETS = 3_000;
+const GREYLISTED = '451 4.7.1 Intentional policy rejection, please try again later';
+
+const TEMPLATE = POSTFIX_RCPT_REQUEST.split('\n').slice(0, -2);
+
+/** The realistic Postfix request with some attributes replaced (order kept). */
+function request(values: Readonly<Record<string, string>>): string {
+  const lines = TEMPLATE.map((line) => {
+    const name = line.slice(0, line.indexOf('='));
+    const value = values[name];
+    return value === undefined ? line : `${name}=${value}`;
+  });
+  return `${lines.join('\n')}\n\n`;
+}
+
+const user = (i: number) => `u${i % USERS}@d${i % DOMAINS}.test`;
+const ip = (a: number, n: number) => `${a}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+
+interface Scenario {
+  readonly label: string;
+  readonly expected: string;
+  next(): string;
+}
+
+/** Every request a never-seen client and sender; `start` keeps backends' and cells' triplets apart. */
+function newTriplets(start: number): Scenario {
+  let n = start;
+  return {
+    label: 'new triplet (451)',
+    expected: GREYLISTED,
+    next: () => {
+      n++;
+      return request({
+        client_address: ip(45, n),
+        client_name: 'unknown',
+        reverse_client_name: 'unknown',
+        sender: `n${n}@s${n % 5_000}.example`,
+        recipient: user(n),
+        instance: `nt.${n}`,
+      });
+    },
+  };
+}
+
+/** Requests from the pre-passed clients, random senders, local recipients. */
+function passedClients(): Scenario {
+  let n = 0;
+  return {
+    label: 'passed client (DUNNO)',
+    expected: 'DUNNO',
+    next: () => {
+      n++;
+      const c = (n * 7_919) % PASSED_CLIENTS;
+      return request({
+        client_address: ip(46, c),
+        sender: `p${n}@ext${n % 500}.example`,
+        recipient: user(n * 31),
+        instance: `pc.${n}`,
+      });
+    },
+  };
+}
+
+/** END-OF-MESSAGE: 4 in 5 inbound from outside, 1 in 5 outbound from an authenticated user. */
+function endOfMessage(): Scenario {
+  let n = 0;
+  return {
+    label: 'END-OF-MESSAGE (DUNNO)',
+    expected: 'DUNNO',
+    next: () => {
+      n++;
+      const base = {
+        protocol_state: 'END-OF-MESSAGE',
+        recipient_count: '1',
+        size: '20480',
+        instance: `eom.${n}`,
+      };
+      if (n % 5 === 0) {
+        const u = user(n * 13);
+        return request({
+          ...base,
+          sasl_method: 'PLAIN',
+          sasl_username: u,
+          sender: u,
+          recipient: `r${n % 3_000}@ext${n % 500}.example`,
+        });
+      }
+      return request({
+        ...base,
+        client_address: ip(46, n % PASSED_CLIENTS),
+        sender: `e${n % 3_000}@ext${n % 500}.example`,
+        recipient: user(n * 17),
+      });
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Load
+
+interface CellResult {
+  readonly reqPerSec: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly answered: number;
+  readonly actions: ReadonlyMap<string, number>;
+}
+
+const MAX_SAMPLES = 2_000_000;
+const STALL_MS = 10_000;
+
+/**
+ * Like `runLoad` of bench/load.ts, but each request comes from the scenario (a new triplet every time) and
+ * every answer's action is counted. With `maxRequests` the run ends after that many answers (seeding).
+ */
+async function drive(
+  port: number,
+  connections: number,
+  scenario: Scenario,
+  timing: { readonly durationMs: number; readonly warmupMs: number; readonly maxRequests?: number },
+): Promise<CellResult> {
+  const sockets = await openConnections({ host: '127.0.0.1', port }, connections);
+  const latencies = new Float64Array(MAX_SAMPLES);
+  const actions = new Map<string, number>();
+  let measured = 0;
+  let answered = 0;
+  let sent = 0;
+  const limit = timing.maxRequests ?? Number.POSITIVE_INFINITY;
+  const windowStart = performance.now() + timing.warmupMs;
+  const windowEnd = windowStart + timing.durationMs;
+  let lastReply = windowStart;
+  try {
+    await Promise.all(
+      sockets.map(
+        (socket) =>
+          new Promise<void>((resolve, reject) => {
+            let sentAt = 0;
+            let buffered = '';
+            const stall = setInterval(() => {
+              if (performance.now() - sentAt > STALL_MS) reject(new Error(`no reply within ${STALL_MS} ms`));
+            }, STALL_MS);
+            const send = () => {
+              sent++;
+              sentAt = performance.now();
+              socket.write(scenario.next(), 'latin1');
+            };
+            socket.on('data', (chunk: Buffer) => {
+              buffered += chunk.toString('latin1');
+              if (!buffered.endsWith('\n\n')) return;
+              const now = performance.now();
+              const action = buffered.startsWith('action=') ? buffered.slice(7, -2) : buffered;
+              buffered = '';
+              actions.set(action, (actions.get(action) ?? 0) + 1);
+              answered++;
+              if (now >= windowStart && sentAt >= windowStart && measured < MAX_SAMPLES) {
+                latencies[measured++] = now - sentAt;
+                lastReply = now;
+              }
+              if (now >= windowEnd || sent >= limit) {
+                clearInterval(stall);
+                resolve();
+              } else {
+                send();
+              }
+            });
+            socket.once('close', () => {
+              clearInterval(stall);
+              reject(new Error('connection closed by the server'));
+            });
+            send();
+          }),
+      ),
+    );
+  } finally {
+    for (const socket of sockets) {
+      socket.removeAllListeners('close');
+      socket.on('error', () => {});
+      socket.destroy();
+    }
+  }
+  const sorted = latencies.subarray(0, measured).sort();
+  const at = (p: number) =>
+    measured === 0 ? 0 : sorted[Math.min(measured - 1, Math.ceil(p * measured) - 1)]!;
+  return {
+    reqPerSec: (measured / Math.max(lastReply - windowStart, 1)) * 1000,
+    p50Ms: at(0.5),
+    p99Ms: at(0.99),
+    answered,
+    actions,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Server processes
+
+interface Child {
+  readonly child: ChildProcess;
+  readonly port: number;
+}
+
+async function startChild(args: readonly string[]): Promise<Child> {
+  // POLICYD_BENCH_CPU_PROF=<dir>: write a V8 CPU profile of every server process there (to see what dominates).
+  const profile = process.env.POLICYD_BENCH_CPU_PROF;
+  const flags = profile === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profile];
+  const child = spawn(process.execPath, ['--expose-gc', ...flags, ...args], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const failed = once(child, 'exit').then(([code]) => {
+    throw new Error(`server process exited (${String(code)}) before listening`);
+  });
+  const [message] = (await Promise.race([once(child, 'message'), failed])) as [{ port: number }];
+  failed.catch(() => {});
+  return { child, port: message.port };
+}
+
+async function ask<T>(server: Child, what: string): Promise<T> {
+  server.child.send(what);
+  const [message] = (await once(server.child, 'message')) as [T];
+  return message;
+}
+
+const cpuOf = async (server: Child) => {
+  const usage = await ask<NodeJS.CpuUsage>(server, 'cpu');
+  return usage.user + usage.system;
+};
+
+async function stopChild(server: Child): Promise<void> {
+  if (server.child.exitCode !== null) return;
+  const exited = once(server.child, 'exit');
+  server.child.send('exit');
+  await exited;
+}
+
+/** `--serve <settings file> <log file>`: the daemon, with the IPC protocol of bench/server-process.ts. */
+async function serve(config: string, logFile: string): Promise<void> {
+  const { startDaemon, createFakeResolver } = await loadLib();
+  const daemon = await startDaemon({
+    config,
+    logFile,
+    listen: { host: '127.0.0.1', port: 0 },
+    dns: createFakeResolver(),
+    hostname: 'mx.bench.test',
+  });
+  process.on('message', (message) => {
+    if (message === 'rss') {
+      globalThis.gc?.();
+      process.send?.({ rss: process.memoryUsage().rss, maxRss: process.resourceUsage().maxRSS * 1024 });
+    } else if (message === 'cpu') {
+      process.send?.(process.cpuUsage());
+    } else if (message === 'exit') {
+      void daemon.close().finally(() => process.exit(0));
+    }
+  });
+  process.on('disconnect', () => process.exit(0));
+  process.send?.({ port: daemon.address.port });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Databases
+
+interface PreparedBackend {
+  readonly name: string;
+  /** Settings for the daemon (iRedAPD's names, as JSON). */
+  readonly settings: Record<string, unknown>;
+  /** Admin storage on the same databases (seeding, counting). */
+  readonly storage: KnexStorage;
+  /** Close and drop everything. */
+  destroy(): Promise<void>;
+}
+
+const PLUGINS = ['amavisd_wblist', 'greylisting', 'throttle'];
+const LARGE = 1_000_000_000_000;
+
+async function seed(storage: KnexStorage): Promise<void> {
+  const { seedDomains, GREYLISTING_TRACKING } = await loadLib();
+  await seedDomains(storage.databases.vmail, {
+    domains: Array.from({ length: DOMAINS }, (_, i) => ({ domain: `d${i}.test` })),
+  });
+  // Greylisting for everyone, as iRedMail installs it, and a few whitelisted networks.
+  await storage.greylist.setSetting({ account: '@.', sender: '@.', active: true });
+  for (let i = 0; i < 20; i++)
+    await storage.greylist.addWhitelist({ account: '@.', sender: `203.0.113.${i}` });
+  // White- and blacklists: 100 users with 5 whitelisted and 2 blacklisted senders each, a global blacklist.
+  for (let i = 0; i < 100; i++) {
+    const account = user(i);
+    const friends = Array.from({ length: 5 }, (_, j) => `friend${j}@partner${i % 20}.example`);
+    await storage.wblist.add({ account, direction: 'inbound', list: 'whitelist', addresses: friends });
+    await storage.wblist.add({
+      account,
+      direction: 'inbound',
+      list: 'blacklist',
+      addresses: [`spam${i}@spammer.example`, `@junk${i}.example`],
+    });
+  }
+  await storage.wblist.add({
+    account: '@.',
+    direction: 'inbound',
+    list: 'blacklist',
+    addresses: ['@spam-domain.example', '192.0.2.66'],
+  });
+  // Throttle: server-wide outbound and inbound limits nobody reaches.
+  for (const kind of ['outbound', 'inbound'] as const) {
+    await storage.throttle.setSetting({
+      account: '@.',
+      kind,
+      periodSeconds: 3600,
+      maxMessages: LARGE,
+      maxQuotaBytes: LARGE,
+      maxRecipients: 1000,
+      maxMessageSizeBytes: 100_000_000,
+    });
+  }
+  // Tracking rows: pending triplets, and the clients that passed before (one passed triplet each).
+  const now = Math.floor(Date.now() / 1000);
+  const T = GREYLISTING_TRACKING.col;
+  const row = (client: string, sender: string, recipient: string, passed: boolean) => ({
+    [T.sender]: sender,
+    [T.recipient]: recipient,
+    [T.clientAddress]: client,
+    [T.senderDomain]: sender.slice(sender.indexOf('@') + 1),
+    [T.rcptDomain]: recipient.slice(recipient.indexOf('@') + 1),
+    [T.initTime]: now - 3_600,
+    [T.blockExpired]: passed ? now - 3_300 : now + 900,
+    [T.recordExpired]: passed ? now + 30 * 86_400 : now + 86_400,
+    [T.blockedCount]: 1,
+    [T.passed]: passed ? 1 : 0,
+  });
+  const rows = [
+    ...Array.from({ length: PENDING_TRIPLETS }, (_, i) =>
+      row(ip(47, i), `old${i}@ext${i % 500}.example`, user(i), false),
+    ),
+    ...Array.from({ length: PASSED_CLIENTS }, (_, i) =>
+      row(ip(46, i), `first${i}@ext${i % 500}.example`, user(i), true),
+    ),
+  ];
+  await storage.databases.iredapd.knex.batchInsert(GREYLISTING_TRACKING.name, rows, 500);
+}
+
+async function prepareSqlite(dir: string): Promise<PreparedBackend> {
+  const filename = join(dir, 'policyd.sqlite');
+  const { openStorage } = await loadLib();
+  const storage = await openStorage({ client: 'sqlite', filename });
+  await seed(storage);
+  return {
+    name: 'sqlite',
+    settings: { backend: 'sqlite', sqlite_db_path: filename },
+    storage,
+    destroy: () => storage.close(),
+  };
+}
+
+const QUIET: Knex.Logger = { warn() {}, error() {}, deprecate() {}, debug() {} };
+const DAEMON_USER = 'policyd_bench';
+const DAEMON_PASSWORD = 'policyd-bench';
+const LOGICAL = ['iredapd', 'amavisd', 'vmail'] as const;
+
+/** Fresh databases on a server, migrated and seeded; undefined (with the reason) when it does not answer. */
+async function prepareServer(kind: 'mysql' | 'pg', url: string): Promise<PreparedBackend | string> {
+  const name = kind === 'mysql' ? 'mariadb' : 'postgres';
+  if (url === 'off') return `${name}: skipped (URL is off)`;
+  const parsed = new URL(url);
+  const connection = {
+    host: parsed.hostname,
+    port: Number(parsed.port) || (kind === 'pg' ? 5432 : 3306),
+    user: decodeURIComponent(parsed.username),
+    password: decodeURIComponent(parsed.password),
+    database: decodeURIComponent(parsed.pathname.slice(1)) || 'test',
+  };
+  const admin = knexFactory({
+    client: kind === 'pg' ? 'pg' : 'mysql2',
+    connection:
+      kind === 'pg'
+        ? { ...connection, connectionTimeoutMillis: 3000 }
+        : { ...connection, connectTimeout: 3000 },
+    pool: { min: 0, max: 1 },
+    acquireConnectionTimeout: 3000,
+    log: QUIET,
+  });
+  const quote = (id: string) => (kind === 'pg' ? `"${id}"` : `\`${id}\``);
+  const prefix = `policyd_bench_${process.pid}_${randomBytes(3).toString('hex')}`;
+  const names = Object.fromEntries(LOGICAL.map((db) => [db, `${prefix}_${db}`])) as Record<
+    (typeof LOGICAL)[number],
+    string
+  >;
+  const dropAll = async () => {
+    for (const db of Object.values(names)) {
+      await admin.raw(`DROP DATABASE IF EXISTS ${quote(db)}${kind === 'pg' ? ' WITH (FORCE)' : ''}`);
+    }
+    if (kind === 'mysql') {
+      for (const host of ['%', 'localhost', '127.0.0.1'])
+        await admin.raw(`DROP USER IF EXISTS '${DAEMON_USER}'@'${host}'`);
+    }
+  };
+  try {
+    await admin.raw('select 1');
+  } catch (err) {
+    await admin.destroy();
+    return `${name}: skipped, ${url} does not answer (${err instanceof Error ? err.message : String(err)})`;
+  }
+  let storage: KnexStorage | undefined;
+  try {
+    for (const db of Object.values(names)) await admin.raw(`CREATE DATABASE ${quote(db)}`);
+    let user = connection.user || 'postgres';
+    let password = 'unused-with-trust-auth';
+    if (kind === 'mysql') {
+      // The daemon (as iRedAPD) disables a database whose password is empty: a user with one.
+      user = DAEMON_USER;
+      password = DAEMON_PASSWORD;
+      for (const host of ['%', 'localhost', '127.0.0.1']) {
+        await admin.raw(`CREATE USER IF NOT EXISTS '${user}'@'${host}' IDENTIFIED BY '${password}'`);
+        for (const db of Object.values(names))
+          await admin.raw(`GRANT ALL ON ${quote(db)}.* TO '${user}'@'${host}'`);
+      }
+    }
+    const { openStorage } = await loadLib();
+    const opened = await openStorage({
+      client: kind,
+      iredapd: { ...connection, database: names.iredapd },
+      amavisd: { ...connection, database: names.amavisd },
+      vmail: { ...connection, database: names.vmail },
+      pool: { max: 4 },
+      migrate: true,
+    });
+    storage = opened;
+    await seed(opened);
+    const settings: Record<string, unknown> = { backend: kind === 'pg' ? 'pgsql' : 'mysql' };
+    for (const db of LOGICAL) {
+      Object.assign(settings, {
+        [`${db}_db_server`]: connection.host,
+        [`${db}_db_port`]: String(connection.port),
+        [`${db}_db_name`]: names[db],
+        [`${db}_db_user`]: user,
+        [`${db}_db_password`]: password,
+      });
+    }
+    return {
+      name,
+      settings,
+      storage: opened,
+      destroy: async () => {
+        await opened.close();
+        await dropAll();
+        await admin.destroy();
+      },
+    };
+  } catch (err) {
+    await storage?.close();
+    await dropAll().catch(() => {});
+    await admin.destroy();
+    throw err;
+  }
+}
+
+async function countRows(storage: KnexStorage): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  const tables = [
+    ['iredapd', 'greylisting_tracking'],
+    ['iredapd', 'throttle_tracking'],
+    ['iredapd', 'smtp_sessions'],
+    ['amavisd', 'wblist'],
+  ] as const;
+  for (const [db, table] of tables) {
+    const [row] = (await storage.databases[db].knex(table).count({ n: '*' })) as { n: number | string }[];
+    counts[table] = Number(row?.n ?? 0);
+  }
+  return counts;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The run
+
+/**
+ * Measure every scenario at every connection count on every reachable backend, with the codec-only baseline
+ * measured right before each backend's cells at the same connection count.
+ */
+export async function benchDaemon(
+  options: DaemonBenchOptions,
+  codecBundle: string,
+  progress: (line: string) => void,
+): Promise<DaemonBenchReport> {
+  const self = fileURLToPath(import.meta.url);
+  const rows: DaemonBenchRow[] = [];
+  const backends: DaemonBenchBackendInfo[] = [];
+  const skipped: string[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'policyd-bench-daemon-'));
+  const baseline = await startChild([codecBundle, 'codec', '0']);
+  let tripletBase = 0;
+  try {
+    const preparers: (() => Promise<PreparedBackend | string>)[] = [
+      () => prepareSqlite(dir),
+      () => prepareServer('mysql', process.env.POLICYD_BENCH_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test'),
+      () =>
+        prepareServer('pg', process.env.POLICYD_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test'),
+    ];
+    for (const prepare of preparers) {
+      const started = performance.now();
+      const prepared = await prepare();
+      if (typeof prepared === 'string') {
+        skipped.push(prepared);
+        progress(prepared);
+        continue;
+      }
+      try {
+        const config = join(dir, `${prepared.name}.json`);
+        writeFileSync(
+          config,
+          JSON.stringify({
+            ...prepared.settings,
+            plugins: PLUGINS,
+            log_level: 'info',
+            listen_address: '127.0.0.1',
+          }),
+        );
+        const daemon = await startChild([self, '--serve', config, join(dir, `${prepared.name}.log`)]);
+        try {
+          // Throttle counters as a running server has them: 2 000 messages before measuring.
+          await drive(daemon.port, 8, endOfMessage(), {
+            durationMs: 60_000,
+            warmupMs: 0,
+            maxRequests: 2_000,
+          });
+          progress(
+            `${prepared.name}: seeded and started in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+          );
+          for (const connections of options.levels) {
+            const base = await measure(baseline, connections, newTriplets(0), {
+              ...options,
+              expected: 'DUNNO',
+            });
+            rows.push({
+              backend: prepared.name,
+              scenario: 'baseline: codec only',
+              connections,
+              ratio: 1,
+              ...base,
+            });
+            for (const scenario of [newTriplets(tripletBase), passedClients(), endOfMessage()]) {
+              const cell = await measure(daemon, connections, scenario, {
+                ...options,
+                expected: scenario.expected,
+              });
+              if (scenario.expected === GREYLISTED) tripletBase += cell.answered + connections;
+              const row: DaemonBenchRow = {
+                backend: prepared.name,
+                scenario: scenario.label,
+                connections,
+                ratio: cell.reqPerSec / base.reqPerSec,
+                ...cell,
+              };
+              rows.push(row);
+              progress(formatRow(row));
+            }
+          }
+          const memory = await ask<{ rss: number; maxRss: number }>(daemon, 'rss');
+          const counts = await countRows(prepared.storage);
+          backends.push({ backend: prepared.name, ...memory, rows: counts });
+        } finally {
+          await stopChild(daemon);
+        }
+      } finally {
+        await prepared.destroy();
+      }
+    }
+  } finally {
+    await stopChild(baseline);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return { rows, backends, skipped };
+}
+
+async function measure(
+  server: Child,
+  connections: number,
+  scenario: Scenario,
+  options: DaemonBenchOptions & { readonly expected: string },
+): Promise<Omit<DaemonBenchRow, 'backend' | 'scenario' | 'connections' | 'ratio'>> {
+  const cpuBefore = await cpuOf(server);
+  const result = await drive(server.port, connections, scenario, options);
+  const serverCpuUs = ((await cpuOf(server)) - cpuBefore) / result.answered;
+  let unexpected = 0;
+  let firstUnexpected: string | undefined;
+  for (const [action, count] of result.actions) {
+    if (action === options.expected) continue;
+    unexpected += count;
+    firstUnexpected ??= action;
+  }
+  return {
+    reqPerSec: result.reqPerSec,
+    p50Ms: result.p50Ms,
+    p99Ms: result.p99Ms,
+    serverCpuUs,
+    answered: result.answered,
+    unexpected,
+    firstUnexpected,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Report
+
+const MB = 1024 * 1024;
+
+function formatRow(row: DaemonBenchRow): string {
+  const ok =
+    row.unexpected === 0
+      ? `all ${row.answered}`
+      : `**${row.unexpected} of ${row.answered} unexpected** (${row.firstUnexpected ?? ''})`;
+  return (
+    `| ${row.backend} | ${row.scenario} | ${row.connections} | ${Math.round(row.reqPerSec)} | ` +
+    `${row.p50Ms.toFixed(2)} | ${row.p99Ms.toFixed(2)} | ${(row.ratio * 100).toFixed(1)} % | ` +
+    `${row.serverCpuUs.toFixed(0)} | ${ok} |`
+  );
+}
+
+/** The report as Markdown: the table, memory and data per backend, and the issue's targets met or missed. */
+export function formatDaemonReport(report: DaemonBenchReport): string {
+  const lines = [
+    '| backend | scenario | conns | req/s | p50 ms | p99 ms | vs baseline | daemon CPU µs/req | expected answers |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---|',
+    ...report.rows.map(formatRow),
+    '',
+    '| backend | daemon RSS after the run (after GC) | peak RSS | greylisting_tracking | throttle_tracking | smtp_sessions | wblist |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+    ...report.backends.map(
+      (b) =>
+        `| ${b.backend} | ${(b.rss / MB).toFixed(1)} MB | ${(b.maxRss / MB).toFixed(1)} MB | ` +
+        `${b.rows.greylisting_tracking} | ${b.rows.throttle_tracking} | ${b.rows.smtp_sessions} | ${b.rows.wblist} |`,
+    ),
+    ...report.skipped.map((s) => `\n${s}`),
+    '',
+    'Targets (issue #7: at 32 connections on MariaDB; RSS on every backend):',
+  ];
+  const cell = (label: string) =>
+    report.rows.find((r) => r.backend === 'mariadb' && r.connections === 32 && r.scenario.startsWith(label));
+  const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
+  for (const [label, target] of [
+    ['new triplet', 2_500],
+    ['passed client', 4_500],
+  ] as const) {
+    const row = cell(label);
+    if (row === undefined) {
+      lines.push(`- ${label}: not measured (MariaDB skipped)`);
+      continue;
+    }
+    lines.push(
+      `- ${label} ≥ ${target} req/s: ${Math.round(row.reqPerSec)} — ${verdict(row.reqPerSec >= target)}; ` +
+        `p99 ≤ 20 ms: ${row.p99Ms.toFixed(2)} ms — ${verdict(row.p99Ms <= 20)}`,
+    );
+  }
+  const peak = Math.max(...report.backends.map((b) => b.maxRss));
+  lines.push(`- RSS ≤ 150 MB: peak ${(peak / MB).toFixed(1)} MB — ${verdict(peak <= 150 * MB)}`);
+  return lines.join('\n');
+}
+
+async function main(codecBundle: string): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      duration: { type: 'string', default: String(DEFAULT_DAEMON_BENCH.durationMs) },
+      warmup: { type: 'string', default: String(DEFAULT_DAEMON_BENCH.warmupMs) },
+      levels: { type: 'string', default: DEFAULT_DAEMON_BENCH.levels.join(',') },
+    },
+  });
+  const cpu = cpus();
+  console.log(
+    `# policyd-iredapd daemon benchmark\n\nNode ${process.version}, ${process.platform}/${process.arch}, ` +
+      `${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 1024 ** 3).toFixed(0)} GB RAM\n`,
+  );
+  const started = performance.now();
+  const report = await benchDaemon(
+    {
+      durationMs: Number(values.duration),
+      warmupMs: Number(values.warmup),
+      levels: values.levels.split(',').map(Number),
+    },
+    codecBundle,
+    (line) => console.error(line),
+  );
+  console.log(`${formatDaemonReport(report)}\n\n(${((performance.now() - started) / 1000).toFixed(0)} s)`);
+  if (report.rows.some((r) => r.unexpected > 0)) process.exitCode = 1;
+}
+
+const CACHE = new URL('../node_modules/.cache/policyd-bench/', import.meta.url);
+const self = fileURLToPath(import.meta.url);
+if (process.argv[1] !== undefined && pathToFileURL(process.argv[1]).href === import.meta.url) {
+  if (process.argv[2] === '--serve') {
+    await serve(process.argv[3] ?? '', process.argv[4] ?? '');
+  } else if (self.endsWith('.ts')) {
+    // Bundle first (this file and core's codec server), so that the packages' own `@policyd/*` imports
+    // resolve to source like ours, and the daemon process runs plain JavaScript.
+    const { build } = await import('esbuild');
+    // Inside node_modules, so that the external packages (knex, drivers, pino, mailauth) resolve.
+    const outfile = fileURLToPath(new URL('daemon.mjs', CACHE));
+    const codec = fileURLToPath(new URL('daemon-codec-server.mjs', CACHE));
+    const common = {
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node22',
+      packages: 'external',
+      tsconfig: fileURLToPath(new URL('../tsconfig.json', import.meta.url)),
+      logLevel: 'warning',
+    } as const;
+    try {
+      // bench/load.ts runs its CLI under `import.meta.main`, which a bundle's modules all share: not here.
+      await build({ ...common, entryPoints: [self], outfile, define: { 'import.meta.main': 'false' } });
+      await build({
+        ...common,
+        entryPoints: [fileURLToPath(new URL('./server-process.ts', import.meta.url))],
+        outfile: codec,
+      });
+      const { spawnSync } = await import('node:child_process');
+      const result = spawnSync(process.execPath, [outfile, ...process.argv.slice(2)], {
+        stdio: 'inherit',
+        env: { ...process.env, POLICYD_BENCH_CODEC_SERVER: codec },
+      });
+      process.exitCode = result.status ?? 1;
+    } finally {
+      if (process.env.KEEP_BUNDLE === undefined) {
+        rmSync(outfile, { force: true });
+        rmSync(codec, { force: true });
+      }
+    }
+  } else {
+    await main(
+      process.env.POLICYD_BENCH_CODEC_SERVER ?? fileURLToPath(new URL('daemon-codec-server.mjs', CACHE)),
+    );
+  }
+}
