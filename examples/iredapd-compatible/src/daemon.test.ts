@@ -185,7 +185,35 @@ describe('throttle', () => {
     const calls = await sendmail.calls();
     expect(calls).toHaveLength(1);
     expect(calls[0]?.args).toEqual(['-i', '-f', 'no-reply@localhost.localdomain', 'postmaster@example.com']);
-    expect(calls[0]?.stdin).toContain('Subject: Throttle quota exceeded: alice@example.com, max_msgs=2\r\n');
+    expect(calls[0]?.stdin).toMatch(/^Subject: Throttle quota exceeded: alice@example\.com, max_msgs=2$/m);
+  });
+});
+
+describe('throttle notification failures', () => {
+  it('log the error and leave the answers as they are', async () => {
+    const t = await start(settingsPy(['throttle'], `CMD_SENDMAIL = '${join(dir.path, 'no-such-sendmail')}'`));
+    await createThrottleAdmin((await t.admin()).throttle).set({
+      account: 'alice@example.com',
+      kind: 'outbound',
+      periodSeconds: 3600,
+      maxMessages: 1,
+    });
+    const client = await policyClient(t.port);
+    const eom = {
+      sasl_username: 'alice@example.com',
+      sender: 'alice@example.com',
+      recipient: 'bob@other.test',
+      protocol_state: 'END-OF-MESSAGE',
+      recipient_count: 1,
+      size: 1000,
+    };
+    expect(await client.ask(eom)).toBe('DUNNO');
+    expect(await client.ask(eom)).toBe('REJECT Throttling quota exceeded');
+    expect(await client.ask(eom)).toBe('REJECT Throttling quota exceeded');
+    await t.daemon.flushNotifications();
+    const errors = t.log.lines.filter((l) => l.msg.startsWith('Error while sending notification email'));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ level: 50, msg: expect.stringContaining('ENOENT') });
   });
 });
 

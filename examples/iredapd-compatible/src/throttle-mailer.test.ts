@@ -80,6 +80,18 @@ function notification(overrides: Partial<NotificationConfig['smtp']> = {}, sendm
   } satisfies NotificationConfig;
 }
 
+/** The message with LF line ends and, when nodemailer chose quoted-printable, its body decoded. */
+function readable(raw: string): string {
+  const text = raw.replaceAll('\r\n', '\n');
+  const split = text.indexOf('\n\n');
+  if (!/^Content-Transfer-Encoding: quoted-printable$/im.test(text.slice(0, split))) return text;
+  const body = text
+    .slice(split + 2)
+    .replaceAll('=\n', '')
+    .replace(/=([0-9A-F]{2})/g, (_m, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
+  return `${text.slice(0, split)}\n\n${body}`;
+}
+
 const BODY = [
   '- User: alice@example.com',
   '- Client IP address: 192.0.2.10',
@@ -153,12 +165,13 @@ describe('createThrottleMailer', () => {
       'root',
       'postmaster@example.com',
     ]);
-    const stdin = calls[0]?.stdin ?? '';
-    expect(stdin).toMatch(/^From: No Reply <no-reply@localhost\.localdomain>\r$/m);
-    expect(stdin).toMatch(/^To: root, postmaster@example\.com\r$/m);
-    expect(stdin).toMatch(/^Subject: Throttle quota exceeded: alice@example\.com, max_msgs=100\r$/m);
-    expect(stdin).toMatch(/^Date: /m);
-    expect(stdin.replaceAll('\r\n', '\n')).toContain(`\n\n${BODY}`);
+    const mail = readable(calls[0]?.stdin ?? '');
+    expect(mail).toMatch(/^From: No Reply <no-reply@localhost\.localdomain>$/m);
+    // nodemailer brackets a recipient without a domain; sendmail reads it the same way.
+    expect(mail).toMatch(/^To: <root>, postmaster@example\.com$/m);
+    expect(mail).toMatch(/^Subject: Throttle quota exceeded: alice@example\.com, max_msgs=100$/m);
+    expect(mail).toMatch(/^Date: /m);
+    expect(mail.endsWith(`\n\n${BODY}`)).toBe(true);
     expect(logger.lines).toContainEqual(
       expect.objectContaining({
         level: 'info',
@@ -179,6 +192,7 @@ describe('createThrottleMailer', () => {
         starttls: false,
         user: 'alerts@example.com',
         password: 's3cret',
+        debugLevel: 1,
       }),
     );
     await mailer.idle();
@@ -188,12 +202,16 @@ describe('createThrottleMailer', () => {
     expect(message?.auth).toEqual({ user: 'alerts@example.com', pass: 's3cret' });
     expect(message?.from).toBe('alerts@example.com');
     expect(message?.to).toEqual(['root', 'postmaster@example.com']);
-    expect(message?.data).toMatch(/^From: No Reply <alerts@example\.com>\r$/m);
-    expect(message?.data).toMatch(
-      /^Subject: Throttle quota exceeded: alice@example\.com, max_quota=2048 bytes\r$/m,
-    );
-    expect(message?.data.replaceAll('\r\n', '\n')).toContain('\n\n- User: alice@example.com\n');
+    const mail = readable(message?.data ?? '');
+    expect(mail).toMatch(/^From: No Reply <alerts@example\.com>$/m);
+    expect(mail).toMatch(/^Subject: Throttle quota exceeded: alice@example\.com, max_quota=2048 bytes$/m);
+    expect(mail.endsWith(`\n\n${throttleNoticeBody(QUOTA_EVENT)}`)).toBe(true);
     expect(logger.lines.filter((l) => l.level === 'error')).toEqual([]);
+    // NOTIFICATION_SMTP_DEBUG_LEVEL: the dialogue at debug level, the password masked.
+    const debug = logger.lines.filter((l) => l.level === 'debug').map((l) => l.msg);
+    expect(debug.some((msg) => msg.includes('MAIL FROM:<alerts@example.com>'))).toBe(true);
+    const plain = Buffer.from('\0alerts@example.com\0s3cret').toString('base64');
+    expect(debug.filter((msg) => msg.includes('s3cret') || msg.includes(plain))).toEqual([]);
   });
 
   it('takes the settings of each call, so a reload applies to the next e-mail', async () => {
@@ -246,7 +264,7 @@ describe('createThrottleMailer', () => {
     await mailer.idle();
 
     const calls = await sendmail.calls();
-    expect(calls.map((c) => /^Subject: (.*)\r$/m.exec(c.stdin)?.[1])).toEqual([
+    expect(calls.map((c) => /^Subject: (.*)$/m.exec(c.stdin)?.[1])).toEqual([
       'Throttle quota exceeded: alice@example.com, max_msgs=100',
       'Throttle quota exceeded: alice@example.com, max_quota=2048 bytes',
     ]);

@@ -137,7 +137,10 @@ export function createThrottleMailer(options: ThrottleMailerOptions): ThrottleMa
     try {
       await transport.sendMail({
         from: message.from,
-        to: [...message.to],
+        // As address objects and an explicit envelope: nodemailer would read iRedAPD's default recipient
+        // `root` (no domain) as a display name and drop it.
+        to: message.to.map((address) => ({ name: '', address })),
+        envelope: { from: message.from.address, to: [...message.to] },
         subject: message.subject,
         text: message.text,
       });

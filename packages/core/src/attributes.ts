@@ -139,7 +139,7 @@ export const ATTRIBUTE_NAMES: readonly string[] = Object.freeze(POSTFIX_ATTRIBUT
 const BUCKETS = 256;
 const NO_ROW = -1;
 const NAME_BYTES: readonly Uint8Array[] = Object.freeze(
-  ATTRIBUTE_NAMES.map((name) => Buffer.from(name, 'latin1')),
+  ATTRIBUTE_NAMES.map((name) => Uint8Array.from(name, (c) => c.charCodeAt(0))), // the names are ASCII
 );
 
 function bucketOf(length: number, first: number, last: number): number {

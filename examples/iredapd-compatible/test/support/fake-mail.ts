@@ -71,7 +71,7 @@ export interface SinkMessage {
   readonly from: string;
   /** `RCPT TO` addresses. */
   readonly to: readonly string[];
-  /** The message as sent after `DATA` (CRLF line ends, without the final dot). */
+  /** The message as sent after `DATA` (each line ending in CRLF, without the final dot line). */
   readonly data: string;
 }
 
@@ -103,7 +103,12 @@ function serve(socket: Socket, messages: SinkMessage[]): void {
   const command = (line: string): void => {
     if (data !== undefined) {
       if (line === '.') {
-        messages.push({ ...(auth === undefined ? {} : { auth }), from, to, data: data.join('\r\n') });
+        messages.push({
+          ...(auth === undefined ? {} : { auth }),
+          from,
+          to,
+          data: data.map((l) => `${l}\r\n`).join(''),
+        });
         data = undefined;
         to = [];
         reply('250 2.0.0 queued');
@@ -158,8 +163,13 @@ function serve(socket: Socket, messages: SinkMessage[]): void {
         reply('221 2.0.0 bye');
         socket.end();
         return;
-      default:
+      case 'RSET':
+      case 'NOOP':
         reply('250 ok');
+        return;
+      default:
+        // STARTTLS included: this sink has no TLS.
+        reply('502 5.5.1 command not implemented');
     }
   };
 
