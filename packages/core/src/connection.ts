@@ -179,7 +179,8 @@ export function serveConnection(
     const current = inFlight;
     if (current === undefined) return;
     const left = requestTimeoutMs - (performance.now() - current.startedAt);
-    // Timers may fire a little early by this clock (libuv's loop time is read once per loop turn).
+    // Not due yet: the timer was armed for an earlier request (or fired a hair early by this clock, libuv
+    // reading its time once per loop turn). Wait for the rest.
     if (left > 0) {
       armDeadline(Math.ceil(left));
       return;
