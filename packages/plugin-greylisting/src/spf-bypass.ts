@@ -52,7 +52,7 @@ export interface SpfBypass {
   check(question: SpfQuestion): Promise<SpfVerdict>;
 }
 
-/** A {@link DnsResolver} that may also answer PTR queries (`node:dns/promises`' `Resolver` does). */
+/** A `DnsResolver` (from `@policyd/core`) that may also answer PTR queries (`node:dns/promises`' `Resolver` does). */
 export interface SpfDnsResolver extends DnsResolver {
   /** PTR records, for the rarely used `ptr` mechanism; without it, PTR look-ups find nothing. */
   resolvePtr?(hostname: string): Promise<string[]>;
