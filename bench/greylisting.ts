@@ -22,7 +22,6 @@ import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
   createMemoryStores,
@@ -39,6 +38,10 @@ import {
   type GreylistingOptions,
   greylisting,
 } from '../packages/plugin-greylisting/src/index.ts';
+import { runBundled } from './lib/bundle.ts';
+import { countingProxy } from './lib/counting-proxy.ts';
+import { adminKnex, serverConnection } from './lib/server-database.ts';
+import { percentile } from './lib/stats.ts';
 
 /** Options of {@link benchGreylisting}. */
 export interface GreylistingBenchOptions {
@@ -93,24 +96,6 @@ export const DEFAULT_GREYLISTING_BENCH: GreylistingBenchOptions = Object.freeze(
 const PASSED_CLIENTS = 2_000;
 const RECIPIENTS = 500;
 const SPF_DOMAINS = 1_000;
-
-function countingProxy<S extends object>(store: S, counter: { calls: number }): S {
-  return new Proxy(store, {
-    get(target, property, receiver) {
-      const value: unknown = Reflect.get(target, property, receiver);
-      if (typeof value !== 'function') return value;
-      return (...args: unknown[]) => {
-        counter.calls++;
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
-}
-
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
-}
 
 const clientOf = (i: number): string => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
 
@@ -310,19 +295,8 @@ async function serverBackend(
   const text = process.env[env] ?? fallback;
   if (text === 'off') return undefined;
   const url = new URL(text);
-  const base = {
-    host: url.hostname,
-    port: Number(url.port || (client === 'mysql' ? 3306 : 5432)),
-    ...(url.username === '' ? {} : { user: decodeURIComponent(url.username) }),
-    ...(url.password === '' ? {} : { password: decodeURIComponent(url.password) }),
-  };
-  const { default: knex } = await import('knex');
-  const admin = knex({
-    client: client === 'mysql' ? 'mysql2' : 'pg',
-    connection: { ...base, database: url.pathname.slice(1) || 'test' },
-    pool: { min: 0, max: 1 },
-    acquireConnectionTimeout: 3_000,
-  });
+  const base = serverConnection(client, url);
+  const admin = await adminKnex(client, url);
   const database = `policyd_bench_${process.pid}_${run}`;
   try {
     await admin.raw(`CREATE DATABASE ${database}`);
@@ -423,34 +397,5 @@ async function main(): Promise<void> {
   );
 }
 
-const self = fileURLToPath(import.meta.url);
-if (process.argv[1] !== undefined && pathToFileURL(process.argv[1]).href === import.meta.url) {
-  if (self.endsWith('.ts')) {
-    // Bundle first, so that the packages' own `@policyd/core` imports resolve to source like ours.
-    const { build } = await import('esbuild');
-    // Inside node_modules, so that the external packages (knex, drivers, mailauth) resolve from the bundle.
-    const outfile = fileURLToPath(
-      new URL('../node_modules/.cache/policyd-bench/greylisting.mjs', import.meta.url),
-    );
-    try {
-      await build({
-        entryPoints: [self],
-        outfile,
-        bundle: true,
-        platform: 'node',
-        format: 'esm',
-        target: 'node22',
-        packages: 'external',
-        tsconfig: fileURLToPath(new URL('../tsconfig.json', import.meta.url)),
-        logLevel: 'warning',
-      });
-      const { spawnSync } = await import('node:child_process');
-      const result = spawnSync(process.execPath, [outfile, ...process.argv.slice(2)], { stdio: 'inherit' });
-      process.exitCode = result.status ?? 1;
-    } finally {
-      if (process.env.KEEP_BUNDLE === undefined) rmSync(outfile, { force: true });
-    }
-  } else {
-    await main();
-  }
-}
+// Run as `.ts`: bundle first, so that the packages' own `@policyd/core` imports resolve to source like ours.
+await runBundled(import.meta.url, 'greylisting', main);

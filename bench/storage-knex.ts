@@ -17,10 +17,11 @@
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import knexFactory, { type Knex } from 'knex';
 import type { KnexStorage } from '../packages/storage-knex/src/storage.ts';
+import { runBundled } from './lib/bundle.ts';
+import { adminKnex, serverConnection } from './lib/server-database.ts';
 
 /** Options of {@link benchStorageKnex}. */
 export interface StorageBenchOptions {
@@ -213,24 +214,12 @@ function serverBackend(
   fallback: string,
 ): Backend {
   const url = new URL(process.env[env] ?? fallback);
-  const settings = {
-    host: url.hostname,
-    port: Number(url.port),
-    ...(url.username === '' ? {} : { user: decodeURIComponent(url.username) }),
-    ...(url.password === '' ? {} : { password: decodeURIComponent(url.password) }),
-  };
-  const admin = (): Knex =>
-    knexFactory({
-      client: client === 'mysql' ? 'mysql2' : 'pg',
-      connection: { ...settings, database: url.pathname.slice(1) || 'test' },
-      pool: { min: 0, max: 1 },
-      acquireConnectionTimeout: 3000,
-    });
+  const settings = serverConnection(client, url);
   return {
     name,
     async open() {
       const database = `policyd_bench_${process.pid}`;
-      const a = admin();
+      const a = await adminKnex(client, url);
       const q = client === 'mysql' ? `\`${database}\`` : `"${database}"`;
       await a.raw(`CREATE DATABASE ${q}`);
       const storage = await openStorage({
@@ -347,35 +336,8 @@ async function main(): Promise<void> {
   );
 }
 
-const self = fileURLToPath(import.meta.url);
-if (process.argv[1] !== undefined && pathToFileURL(process.argv[1]).href === import.meta.url) {
-  if (self.endsWith('.ts')) {
-    // Bundle first, so that the stores' own `@policyd/core` imports resolve to source like ours.
-    const { build } = await import('esbuild');
-    const outfile = fileURLToPath(
-      new URL('../node_modules/.cache/policyd-bench/storage-knex.mjs', import.meta.url),
-    );
-    try {
-      await build({
-        entryPoints: [self],
-        outfile,
-        bundle: true,
-        platform: 'node',
-        format: 'esm',
-        target: 'node22',
-        packages: 'external',
-        // Applied before `packages: 'external'`: the stores' `@policyd/core` imports come from source too.
-        alias: { '@policyd/core': fileURLToPath(new URL('../packages/core/src/index.ts', import.meta.url)) },
-        tsconfig: fileURLToPath(new URL('../tsconfig.json', import.meta.url)),
-        logLevel: 'warning',
-      });
-      const { spawnSync } = await import('node:child_process');
-      const result = spawnSync(process.execPath, [outfile, ...process.argv.slice(2)], { stdio: 'inherit' });
-      process.exitCode = result.status ?? 1;
-    } finally {
-      if (process.env.KEEP_BUNDLE === undefined) rmSync(outfile, { force: true });
-    }
-  } else {
-    await main();
-  }
-}
+// Run as `.ts`: bundle first, so that the packages' own `@policyd/core` imports resolve to source like ours.
+await runBundled(import.meta.url, 'storage-knex', main, {
+  // Applied before `packages: 'external'`: the stores' `@policyd/core` imports come from source too.
+  alias: { '@policyd/core': fileURLToPath(new URL('../packages/core/src/index.ts', import.meta.url)) },
+});

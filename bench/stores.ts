@@ -26,12 +26,13 @@
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import knexFactory, { type Knex } from 'knex';
+import type { Knex } from 'knex';
 import type { GreylistAttemptTimes, GreylistContextQuery } from '../packages/core/src/index.ts';
 import type { KnexStorage } from '../packages/storage-knex/src/storage.ts';
 import { GREYLISTING_TRACKING } from '../packages/storage-knex/src/tables.ts';
+import { runBundled } from './lib/bundle.ts';
+import { adminKnex, serverConnection } from './lib/server-database.ts';
 
 /** Options of {@link benchStores}. */
 export interface StoresBenchOptions {
@@ -313,18 +314,8 @@ function serverBackend(name: string, client: 'mysql' | 'pg', env: string, fallba
     name,
     async open() {
       const url = new URL(process.env[env] ?? fallback);
-      const settings = {
-        host: url.hostname,
-        port: Number(url.port || (client === 'mysql' ? 3306 : 5432)),
-        ...(url.username === '' ? {} : { user: decodeURIComponent(url.username) }),
-        ...(url.password === '' ? {} : { password: decodeURIComponent(url.password) }),
-      };
-      const admin = knexFactory({
-        client: client === 'mysql' ? 'mysql2' : 'pg',
-        connection: { ...settings, database: url.pathname.slice(1) || 'test' },
-        pool: { min: 0, max: 1 },
-        acquireConnectionTimeout: 3000,
-      });
+      const settings = serverConnection(client, url);
+      const admin = await adminKnex(client, url);
       const database = `policyd_bench_stores_${process.pid}`;
       const q = client === 'mysql' ? `\`${database}\`` : `"${database}"`;
       try {
@@ -447,33 +438,5 @@ async function main(): Promise<void> {
   );
 }
 
-const self = fileURLToPath(import.meta.url);
-if (process.argv[1] !== undefined && pathToFileURL(process.argv[1]).href === import.meta.url) {
-  if (self.endsWith('.ts')) {
-    // Bundle first, so that the stores' own `@policyd/core` imports resolve to source like ours.
-    const { build } = await import('esbuild');
-    const outfile = fileURLToPath(
-      new URL('../node_modules/.cache/policyd-bench/stores.mjs', import.meta.url),
-    );
-    try {
-      await build({
-        entryPoints: [self],
-        outfile,
-        bundle: true,
-        platform: 'node',
-        format: 'esm',
-        target: 'node22',
-        packages: 'external',
-        tsconfig: fileURLToPath(new URL('../tsconfig.json', import.meta.url)),
-        logLevel: 'warning',
-      });
-      const { spawnSync } = await import('node:child_process');
-      const result = spawnSync(process.execPath, [outfile, ...process.argv.slice(2)], { stdio: 'inherit' });
-      process.exitCode = result.status ?? 1;
-    } finally {
-      if (process.env.KEEP_BUNDLE === undefined) rmSync(outfile, { force: true });
-    }
-  } else {
-    await main();
-  }
-}
+// Run as `.ts`: bundle first, so that the packages' own `@policyd/core` imports resolve to source like ours.
+await runBundled(import.meta.url, 'stores', main);

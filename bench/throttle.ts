@@ -20,9 +20,11 @@
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { DomainSeed, DomainStore, PolicyRequest, ThrottleStore } from '../packages/core/src/index.ts';
+import { runBundled } from './lib/bundle.ts';
+import { countingProxy } from './lib/counting-proxy.ts';
+import { percentile } from './lib/stats.ts';
 
 /**
  * The code under test, loaded only once this file runs bundled: a static import would load the packages'
@@ -177,24 +179,6 @@ export function benchRequests(lib: Loaded, workload: 'spread' | 'one counter'): 
     );
   });
   return Array.from({ length: 4 * REQUESTS }, () => distinct[pick(REQUESTS)] as PolicyRequest);
-}
-
-function countingProxy<T extends object>(store: T, counter: { calls: number }): T {
-  return new Proxy(store, {
-    get(target, property, receiver) {
-      const value = Reflect.get(target, property, receiver);
-      if (typeof value !== 'function') return value;
-      return (...args: unknown[]) => {
-        counter.calls++;
-        return Reflect.apply(value, target, args);
-      };
-    },
-  });
-}
-
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 }
 
 /** Measure one backend with both workloads. */
@@ -411,34 +395,5 @@ async function main(): Promise<void> {
   );
 }
 
-const self = fileURLToPath(import.meta.url);
-if (process.argv[1] !== undefined && pathToFileURL(process.argv[1]).href === import.meta.url) {
-  if (self.endsWith('.ts')) {
-    // Bundle first, so that the packages' own `@policyd/core` imports resolve to source like ours.
-    const { build } = await import('esbuild');
-    // Inside node_modules, so that the external packages (knex, drivers) resolve from the bundle.
-    const outfile = fileURLToPath(
-      new URL('../node_modules/.cache/policyd-bench/throttle.mjs', import.meta.url),
-    );
-    try {
-      await build({
-        entryPoints: [self],
-        outfile,
-        bundle: true,
-        platform: 'node',
-        format: 'esm',
-        target: 'node22',
-        packages: 'external',
-        tsconfig: fileURLToPath(new URL('../tsconfig.json', import.meta.url)),
-        logLevel: 'warning',
-      });
-      const { spawnSync } = await import('node:child_process');
-      const result = spawnSync(process.execPath, [outfile, ...process.argv.slice(2)], { stdio: 'inherit' });
-      process.exitCode = result.status ?? 1;
-    } finally {
-      if (process.env.KEEP_BUNDLE === undefined) rmSync(outfile, { force: true });
-    }
-  } else {
-    await main();
-  }
-}
+// Run as `.ts`: bundle first, so that the packages' own `@policyd/core` imports resolve to source like ours.
+await runBundled(import.meta.url, 'throttle', main);

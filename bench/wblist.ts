@@ -15,10 +15,13 @@
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { DomainSeed, DomainStore, PolicyRequest, WblistStore } from '../packages/core/src/index.ts';
 import type { KnexStorage } from '../packages/storage-knex/src/index.ts';
+import { runBundled } from './lib/bundle.ts';
+import { countingProxy } from './lib/counting-proxy.ts';
+import { adminKnex, serverConnection } from './lib/server-database.ts';
+import { percentile } from './lib/stats.ts';
 
 /**
  * The code under test, imported lazily: run as a `.ts` file, this script only bundles itself and runs the
@@ -189,25 +192,6 @@ export async function benchRequests(): Promise<PolicyRequest[]> {
   return Array.from({ length: 4 * REQUESTS }, () => distinct[pick(REQUESTS)] as PolicyRequest);
 }
 
-/** Counts the store calls made from `counter.from` (a `performance.now()` time) on. */
-function countingProxy<T extends object>(store: T, counter: { calls: number; readonly from: number }): T {
-  return new Proxy(store, {
-    get(target, property, receiver) {
-      const value = Reflect.get(target, property, receiver);
-      if (typeof value !== 'function') return value;
-      return (...args: unknown[]) => {
-        if (performance.now() >= counter.from) counter.calls++;
-        return Reflect.apply(value, target, args);
-      };
-    },
-  });
-}
-
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
-}
-
 /** Measure one backend with the cache off and on. */
 export async function benchBackend(
   backend: WblistBenchBackend,
@@ -305,19 +289,8 @@ async function serverBackend(
   const text = process.env[env] ?? fallback;
   if (text === 'off') return undefined;
   const url = new URL(text);
-  const base = {
-    host: url.hostname,
-    port: Number(url.port || (client === 'mysql' ? 3306 : 5432)),
-    ...(url.username === '' ? {} : { user: decodeURIComponent(url.username) }),
-    ...(url.password === '' ? {} : { password: decodeURIComponent(url.password) }),
-  };
-  const { default: knex } = await import('knex');
-  const admin = knex({
-    client: client === 'mysql' ? 'mysql2' : 'pg',
-    connection: { ...base, database: url.pathname.slice(1) || 'test' },
-    pool: { min: 0, max: 1 },
-    acquireConnectionTimeout: 3_000,
-  });
+  const base = serverConnection(client, url);
+  const admin = await adminKnex(client, url);
   const database = `policyd_bench_wblist_${process.pid}`;
   try {
     await admin.raw(`CREATE DATABASE ${database}`);
@@ -422,34 +395,5 @@ async function main(): Promise<void> {
   );
 }
 
-const self = fileURLToPath(import.meta.url);
-if (process.argv[1] !== undefined && pathToFileURL(process.argv[1]).href === import.meta.url) {
-  if (self.endsWith('.ts')) {
-    // Bundle first, so that the plugin's own `@policyd/core` imports resolve to source like ours.
-    const { build } = await import('esbuild');
-    // Inside node_modules, so that the external packages (knex, drivers) resolve from the bundle.
-    const outfile = fileURLToPath(
-      new URL('../node_modules/.cache/policyd-bench/wblist.mjs', import.meta.url),
-    );
-    try {
-      await build({
-        entryPoints: [self],
-        outfile,
-        bundle: true,
-        platform: 'node',
-        format: 'esm',
-        target: 'node22',
-        packages: 'external',
-        tsconfig: fileURLToPath(new URL('../tsconfig.json', import.meta.url)),
-        logLevel: 'warning',
-      });
-      const { spawnSync } = await import('node:child_process');
-      const result = spawnSync(process.execPath, [outfile, ...process.argv.slice(2)], { stdio: 'inherit' });
-      process.exitCode = result.status ?? 1;
-    } finally {
-      if (process.env.KEEP_BUNDLE === undefined) rmSync(outfile, { force: true });
-    }
-  } else {
-    await main();
-  }
-}
+// Run as `.ts`: bundle first, so that the packages' own `@policyd/core` imports resolve to source like ours.
+await runBundled(import.meta.url, 'wblist', main);
