@@ -11,7 +11,6 @@ import {
   type Evaluation,
   type PolicyRequest,
   type PolicyServer,
-  toAction,
 } from '@policyd/core';
 import type { DestinationStream, Logger as PinoLogger } from 'pino';
 import { buildPolicy, pluginTimeoutMs } from './build-policy.ts';
@@ -207,12 +206,7 @@ export async function startDaemon(options: StartDaemonOptions = {}): Promise<Dae
       logger.info(line.fields, line.msg);
     }
     if (generation.storage.disabled.has('iredapd')) return;
-    const row = smtpSessionRow(
-      request,
-      toAction(evaluation.decision),
-      now(),
-      generation.settings.config.smtpSessions,
-    );
+    const row = smtpSessionRow(request, evaluation.decision, now(), generation.settings.config.smtpSessions);
     if (row !== undefined) generation.writer.write(row);
   }
 

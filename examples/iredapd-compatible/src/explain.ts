@@ -186,7 +186,7 @@ export async function explainRequest(options: ExplainOptions): Promise<ExplainRe
         action,
         smtpSession: storage.disabled.has('iredapd')
           ? undefined
-          : smtpSessionRow(request, action, now(), config.smtpSessions),
+          : smtpSessionRow(request, evaluation.decision, now(), config.smtpSessions),
         dryRun: trx === undefined ? 'no-database' : 'rolled-back',
       };
     } finally {

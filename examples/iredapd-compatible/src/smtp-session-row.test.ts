@@ -1,3 +1,4 @@
+import { Decision } from '@policyd/core';
 import { policyRequest } from '@policyd/core/testing';
 import { describe, expect, it } from 'vitest';
 import type { SmtpSessionsConfig } from './settings/daemon-config.ts';
@@ -10,7 +11,7 @@ const ON: SmtpSessionsConfig = {
   bypassWhitelist: false,
 };
 const NOW = Date.UTC(2026, 0, 1, 12);
-const GREY = '451 4.7.1 Intentional policy rejection, please try again later';
+const GREY = Decision.reply(451, 'Intentional policy rejection, please try again later', '4.7.1');
 
 const rcpt = policyRequest({
   sender: 'Carol+tag@Sender.test',
@@ -57,9 +58,9 @@ describe('smtpSessionRow', () => {
   });
 
   it('logs RCPT answers other than DUNNO, every END-OF-MESSAGE answer, and no other state', () => {
-    expect(smtpSessionRow(rcpt, 'DUNNO', NOW, ON)).toBeUndefined();
-    expect(smtpSessionRow(rcpt, 'OK', NOW, ON)).toMatchObject({ action: 'OK', reason: '' });
-    expect(smtpSessionRow(eom, 'DUNNO', NOW, ON)).toMatchObject({
+    expect(smtpSessionRow(rcpt, Decision.dunno(), NOW, ON)).toBeUndefined();
+    expect(smtpSessionRow(rcpt, Decision.ok(), NOW, ON)).toMatchObject({ action: 'OK', reason: '' });
+    expect(smtpSessionRow(eom, Decision.dunno(), NOW, ON)).toMatchObject({
       action: 'DUNNO',
       reason: '',
       saslUsername: 'u@example.com',
@@ -67,26 +68,35 @@ describe('smtpSessionRow', () => {
       recipient: '',
       recipientDomain: '',
     });
-    expect(smtpSessionRow(eom, 'REJECT Throttling quota exceeded', NOW, ON)).toMatchObject({
+    expect(smtpSessionRow(eom, Decision.reject('Throttling quota exceeded'), NOW, ON)).toMatchObject({
       action: 'REJECT',
       reason: 'Throttling quota exceeded',
     });
-    expect(smtpSessionRow(policyRequest({ protocol_state: 'DATA' }), 'REJECT x', NOW, ON)).toBeUndefined();
+    expect(
+      smtpSessionRow(policyRequest({ protocol_state: 'DATA' }), Decision.reject('x'), NOW, ON),
+    ).toBeUndefined();
     // Upper-cased before the comparison (iRedAPD never logs a lower-case `rcpt`).
-    expect(smtpSessionRow(policyRequest({ protocol_state: 'rcpt' }), 'REJECT x', NOW, ON)).toBeDefined();
+    expect(
+      smtpSessionRow(policyRequest({ protocol_state: 'rcpt' }), Decision.reject('x'), NOW, ON),
+    ).toBeDefined();
   });
 
   it('keeps the DUNNO reason empty even with text', () => {
-    expect(smtpSessionRow(eom, 'DUNNO something', NOW, ON)).toMatchObject({ action: 'DUNNO', reason: '' });
+    expect(smtpSessionRow(eom, Decision.dunno('something'), NOW, ON)).toMatchObject({
+      action: 'DUNNO',
+      reason: '',
+    });
   });
 
   it('honours the switches', () => {
-    expect(smtpSessionRow(rcpt, 'REJECT x', NOW, { ...ON, enabled: false })).toBeUndefined();
+    expect(smtpSessionRow(rcpt, Decision.reject('x'), NOW, { ...ON, enabled: false })).toBeUndefined();
     expect(smtpSessionRow(rcpt, GREY, NOW, { ...ON, bypassGreylisting: true })).toBeUndefined();
-    expect(smtpSessionRow(rcpt, '451 4.3.0 other', NOW, { ...ON, bypassGreylisting: true })).toBeDefined();
-    expect(smtpSessionRow(rcpt, 'OK', NOW, { ...ON, bypassWhitelist: true })).toBeUndefined();
-    expect(smtpSessionRow(eom, 'OK', NOW, { ...ON, bypassWhitelist: true })).toBeUndefined();
-    expect(smtpSessionRow(eom, 'DUNNO', NOW, { ...ON, bypassDunno: true })).toBeUndefined();
-    expect(smtpSessionRow(eom, 'REJECT x', NOW, { ...ON, bypassDunno: true })).toBeDefined();
+    expect(
+      smtpSessionRow(rcpt, Decision.reply(451, 'other', '4.3.0'), NOW, { ...ON, bypassGreylisting: true }),
+    ).toBeDefined();
+    expect(smtpSessionRow(rcpt, Decision.ok(), NOW, { ...ON, bypassWhitelist: true })).toBeUndefined();
+    expect(smtpSessionRow(eom, Decision.ok(), NOW, { ...ON, bypassWhitelist: true })).toBeUndefined();
+    expect(smtpSessionRow(eom, Decision.dunno(), NOW, { ...ON, bypassDunno: true })).toBeUndefined();
+    expect(smtpSessionRow(eom, Decision.reject('x'), NOW, { ...ON, bypassDunno: true })).toBeDefined();
   });
 });

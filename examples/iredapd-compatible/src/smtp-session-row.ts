@@ -3,44 +3,47 @@
  * rules, with its two logging bugs fixed).
  */
 
-import type { PolicyRequest, SmtpSessionRow } from '@policyd/core';
+import { type Decision, type PolicyRequest, type SmtpSessionRow, toAction } from '@policyd/core';
 import type { SmtpSessionsConfig } from './settings/daemon-config.ts';
 
 /**
  * The `smtp_sessions` row for one answered request, or `undefined` when none is written:
  *
  * - `LOG_SMTP_SESSIONS` off: none;
- * - END-OF-MESSAGE: every answer, DUNNO included; RCPT: answers not starting with `DUNNO`; other states: none
+ * - END-OF-MESSAGE: every answer, DUNNO included; RCPT: every answer but DUNNO; other states: none
  *   (so a message accepted at RCPT is logged once, at END-OF-MESSAGE);
- * - `LOG_SMTP_SESSIONS_BYPASS_GREYLISTING`: not for answers starting with `451 4.7.1`;
+ * - `LOG_SMTP_SESSIONS_BYPASS_GREYLISTING`: not for `451 4.7.1` replies (greylisting's);
  *   `LOG_SMTP_SESSIONS_BYPASS_WHITELIST`: not for `OK`; `LOG_SMTP_SESSIONS_BYPASS_DUNNO`: not for DUNNO.
  *
  * Differences from iRedAPD (documented fixes): `LOG_SMTP_SESSIONS_BYPASS_DUNNO` is honoured (iRedAPD never
  * reads it), and the state is compared after upper-casing (iRedAPD never logs a lower-case `rcpt`).
  *
- * @param action - the text sent after `action=`
+ * @param decision - the answer sent; the row's `action` and `reason` come from its wire text
  * @param now - when, in milliseconds since the epoch
  *
  * @example
  * ```ts
- * smtpSessionRow(request, '451 4.7.1 Intentional policy rejection, please try again later', Date.now(), config);
+ * smtpSessionRow(request, Decision.reply(451, 'Intentional policy rejection, please try again later', '4.7.1'), Date.now(), config);
  * // { action: '451', reason: '4.7.1 Intentional policy rejection, please try again later', … }
  * ```
  */
 export function smtpSessionRow(
   request: PolicyRequest,
-  action: string,
+  decision: Decision,
   now: number,
   config: SmtpSessionsConfig,
 ): SmtpSessionRow | undefined {
   if (!config.enabled) return undefined;
   const state = request.protocolState;
-  if (state !== 'END-OF-MESSAGE' && !(state === 'RCPT' && !action.startsWith('DUNNO'))) return undefined;
+  const kind = decision.action;
+  if (state !== 'END-OF-MESSAGE' && !(state === 'RCPT' && kind !== 'DUNNO')) return undefined;
+  const greylisted = kind === 'REPLY' && decision.code === 451 && decision.status === '4.7.1';
+  if (config.bypassGreylisting && greylisted) return undefined;
+  if (config.bypassWhitelist && kind === 'OK') return undefined;
+  if (config.bypassDunno && kind === 'DUNNO') return undefined;
+  const action = toAction(decision);
   const space = action.indexOf(' ');
   const word = space < 0 ? action : action.slice(0, space);
-  if (config.bypassGreylisting && action.startsWith('451 4.7.1')) return undefined;
-  if (config.bypassWhitelist && word === 'OK') return undefined;
-  if (config.bypassDunno && word === 'DUNNO') return undefined;
   return {
     time: now,
     action: word,
