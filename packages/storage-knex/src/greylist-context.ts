@@ -26,6 +26,7 @@ import type {
 import { containingNetworks, normalizeIp, storedNetworkContains, toUnixSeconds } from '@policyd/core';
 import type { Knex } from 'knex';
 import { intOf, type SqlDatabase, textOf } from './sql.ts';
+import type { Param, StatementCache } from './statement-cache.ts';
 import {
   GREYLISTING,
   GREYLISTING_TRACKING,
@@ -75,21 +76,34 @@ export function networkPatterns(clientAddress: string): string[] {
 
 const placeholders = (n: number): string => Array.from({ length: n }, () => '?').join(', ');
 
-/**
- * Load the context of one greylisting decision (see the module comment). One query.
- *
- * @throws PolicydError `POLICYD_ERR_INVALID_OPTION` when `now` is not a time in milliseconds
- */
-export async function loadGreylistContext(
-  db: SqlDatabase,
-  query: GreylistContextQuery,
-): Promise<GreylistContext> {
-  const now = toUnixSeconds(query.now, 'now');
-  const { knex } = db;
-  const recipients = [...new Set(query.recipients.map(String))];
-  const senders = [...new Set(query.senders.map((sender) => String(sender).toLowerCase()))];
-  const clientAddress = String(query.clientAddress);
-  const patterns = networkPatterns(clientAddress);
+/** The values of a context statement, in the order {@link buildContextStatement} numbers them. */
+interface ContextValues {
+  readonly recipients: readonly string[];
+  readonly senders: readonly string[];
+  readonly patterns: readonly string[];
+  readonly exact: readonly string[];
+  readonly clientKey: string;
+  readonly now: number;
+}
+
+/** The statement's shape: which parts it has and how long each list is. */
+function contextShape(v: ContextValues): string {
+  return `greylist.context/${v.recipients.length}/${v.senders.length}/${v.patterns.length}/${v.exact.length}`;
+}
+
+function contextBindings(v: ContextValues): unknown[] {
+  return [...v.recipients, ...v.senders, ...v.patterns, ...v.exact, v.clientKey, v.now];
+}
+
+/** The `UNION ALL` of the module comment, with `p(i)` for the i-th of {@link contextBindings}. */
+function buildContextStatement(knex: Knex, v: ContextValues, p: Param): Knex.QueryBuilder {
+  let next = 0;
+  const params = (values: readonly unknown[]) => values.map(() => p(next++));
+  const recipients = params(v.recipients);
+  const senders = params(v.senders);
+  const patterns = params(v.patterns);
+  const exact = params(v.exact);
+  const [clientKey, now] = params([v.clientKey, v.now]) as [string, string];
 
   const literal = (value: string | number, alias: string) => knex.raw(`${value} as ??`, [alias]);
   const whitelistColumns = (c: typeof GREYLISTING_WHITELISTS.col, src: GreylistWhitelistSource) => [
@@ -127,7 +141,6 @@ export async function loadGreylistContext(
     // Generated rows (thousands under `@.`): index look-ups of the candidates and of every canonical network
     // that contains the client, instead of a scan.
     const d = GREYLISTING_WHITELIST_DOMAIN_SPF.col;
-    const exact = [...new Set([...senders, ...containingNetworks(clientAddress)])];
     if (exact.length > 0) {
       parts.push(
         knex(GREYLISTING_WHITELIST_DOMAIN_SPF.name)
@@ -163,12 +176,42 @@ export async function loadGreylistContext(
         literal(0, 'sender_priority'),
         literal(0, 'active'),
       )
-      .where(t.clientAddress, String(query.clientKey))
+      .where(t.clientAddress, clientKey)
       .andWhere(t.passed, 1)
       .andWhere(t.recordExpired, '>=', now),
   );
   const [first, ...rest] = parts as [Knex.QueryBuilder, ...Knex.QueryBuilder[]];
-  const rows = (await (rest.length > 0 ? first.unionAll(rest) : first)) as ContextRow[];
+  return rest.length > 0 ? first.unionAll(rest) : first;
+}
+
+/**
+ * Load the context of one greylisting decision (see the module comment). One query, compiled once per shape
+ * in `statements`.
+ *
+ * @throws PolicydError `POLICYD_ERR_INVALID_OPTION` when `now` is not a time in milliseconds
+ */
+export async function loadGreylistContext(
+  db: SqlDatabase,
+  statements: StatementCache,
+  query: GreylistContextQuery,
+): Promise<GreylistContext> {
+  const now = toUnixSeconds(query.now, 'now');
+  const recipients = [...new Set(query.recipients.map(String))];
+  const senders = [...new Set(query.senders.map((sender) => String(sender).toLowerCase()))];
+  const clientAddress = String(query.clientAddress);
+  const values: ContextValues = {
+    recipients,
+    senders,
+    patterns: networkPatterns(clientAddress),
+    exact: recipients.length === 0 ? [] : [...new Set([...senders, ...containingNetworks(clientAddress)])],
+    clientKey: String(query.clientKey),
+    now,
+  };
+  const rows = await statements.select<ContextRow>(
+    contextShape(values),
+    (p) => buildContextStatement(db.knex, values, p),
+    contextBindings(values),
+  );
 
   const wanted = new Set(recipients);
   const candidates = new Set(senders);

@@ -4,7 +4,7 @@
  * and their generated networks), `greylisting_tracking` (one row per triplet).
  *
  * Decision path, in round trips (statements that wait on the database one after the other):
- * - `loadContext`: 1 (one `UNION ALL`; see `greylist-context.ts`);
+ * - `loadContext`: 1 (one `UNION ALL`, compiled once per shape; see `greylist-context.ts`);
  * - `refreshPassed`: 1 (one `UPDATE`);
  * - `recordAttempt` (see `greylist-attempt.ts`): PostgreSQL 1 in every case; MySQL/MariaDB and SQLite 1 for a
  *   first attempt, 3 for a retry (insert ignored, read, guarded update), 4 when it passes (plus the delete of
@@ -37,6 +37,7 @@ import { recordGreylistAttempt } from './greylist-attempt.ts';
 import { bySettingOrder, loadGreylistContext } from './greylist-context.ts';
 import { insertIgnoringDuplicates } from './insert-ignore.ts';
 import { affectedRows, chunks, inTransaction, intOf, type SqlDatabase, textOf } from './sql.ts';
+import { createStatementCache } from './statement-cache.ts';
 import { withStoreErrors } from './store-error.ts';
 import {
   GREYLISTING,
@@ -97,6 +98,7 @@ function tripletOf(row: Row): GreylistTripletState {
  */
 export function createKnexGreylistStore(db: SqlDatabase): GreylistStore {
   const { knex, dialect } = db;
+  const statements = createStatementCache(knex, dialect);
 
   /** Delete the rows generated for a whitelist domain, in both whitelist tables (iRedAPD bug B23). */
   async function deleteGenerated(trx: typeof knex, domain: string): Promise<number> {
@@ -109,7 +111,8 @@ export function createKnexGreylistStore(db: SqlDatabase): GreylistStore {
   }
 
   return {
-    loadContext: (query) => withStoreErrors('greylist.loadContext', () => loadGreylistContext(db, query)),
+    loadContext: (query) =>
+      withStoreErrors('greylist.loadContext', () => loadGreylistContext(db, statements, query)),
 
     refreshPassed: (clientKey, recordExpiresAt) =>
       withStoreErrors('greylist.refreshPassed', async () => {

@@ -4,11 +4,11 @@
  * mailaddr.id, `sid` = users.id).
  *
  * Round trips:
- * - `lookup`: **one** statement for both directions (a `UNION ALL` of the inbound and outbound joins). The
- *   side that may match by network fetches, besides its `IN (…)` candidates, the rows whose value contains
- *   `/` (`LIKE '%/%'`, correct for every prefix length); those are few, as the other side is already narrowed
- *   by account (inbound) or recipient (outbound). Containment, `wb` (exactly `W`/`B`) and the order are decided
- *   in code.
+ * - `lookup`: **one** statement for both directions (a `UNION ALL` of the inbound and outbound joins, compiled
+ *   once per shape). The side that may match by network fetches, besides its `IN (…)` candidates, the rows
+ *   whose value contains `/` (`LIKE '%/%'`, correct for every prefix length); those are few, as the other side
+ *   is already narrowed by account (inbound) or recipient (outbound). Containment, `wb` (exactly `W`/`B`) and
+ *   the order are decided in code.
  * - admin methods: one transaction each (`add`: 6–7 statements, `remove`: 4, `removeAll`: 3, `list` and
  *   `findAccounts`: one statement).
  *
@@ -29,6 +29,7 @@ import {
 } from '@policyd/core';
 import type { Knex } from 'knex';
 import { binaryValue, chunks, forUpdate, inTransaction, intOf, type SqlDatabase, textOf } from './sql.ts';
+import { createStatementCache } from './statement-cache.ts';
 import { withStoreErrors } from './store-error.ts';
 import { MAILADDR, OUTBOUND_WBLIST, USERS, WBLIST } from './tables.ts';
 import { byText } from './text-order.ts';
@@ -81,9 +82,13 @@ const NEW_ACCOUNT_POLICY_ID = 0;
 export function createKnexWblistStore(db: SqlDatabase): WblistStore {
   const { knex } = db;
   const bin = binaryValue;
+  const statements = createStatementCache(knex, db.dialect);
   const lock = { table: USERS.name, column: U.id };
 
-  /** One direction's part of the look-up statement. */
+  /**
+   * One direction's part of the look-up statement, with `accounts` and `others` given as statement parameters
+   * (their values are bound as bytes).
+   */
   function lookupPart(
     direction: WblistDirection,
     accounts: readonly string[],
@@ -103,10 +108,8 @@ export function createKnexWblistStore(db: SqlDatabase): WblistStore {
         knex.ref(`l.${list.wb}`).as('wb'),
       )
       .whereIn(`l.${list.wb}`, ['W', 'B']);
-    const exactAccounts = accounts.map(bin);
-    const exactOthers = others.map(bin);
     const networkColumn = byNetwork === 'account' ? `u.${U.email}` : `m.${M.email}`;
-    const filterNetworkSide = (exact: Buffer[]) => (q: Knex.QueryBuilder) => {
+    const filterNetworkSide = (exact: readonly string[]) => (q: Knex.QueryBuilder) => {
       q.whereIn(networkColumn, exact);
       if (byNetwork !== undefined) {
         // Rows that may be networks: their value contains '/'. SQLite's LIKE never matches a BLOB.
@@ -115,13 +118,13 @@ export function createKnexWblistStore(db: SqlDatabase): WblistStore {
       }
     };
     if (byNetwork === 'account') {
-      query.whereIn(`m.${M.email}`, exactOthers).andWhere(filterNetworkSide(exactAccounts));
+      query.whereIn(`m.${M.email}`, others).andWhere(filterNetworkSide(accounts));
     } else if (byNetwork === 'address') {
-      query.whereIn(`u.${U.email}`, exactAccounts).andWhere(filterNetworkSide(exactOthers));
+      query.whereIn(`u.${U.email}`, accounts).andWhere(filterNetworkSide(others));
     } else if (direction === 'inbound') {
-      query.whereIn(`u.${U.email}`, exactAccounts).whereIn(`m.${M.email}`, exactOthers);
+      query.whereIn(`u.${U.email}`, accounts).whereIn(`m.${M.email}`, others);
     } else {
-      query.whereIn(`m.${M.email}`, exactOthers).whereIn(`u.${U.email}`, exactAccounts);
+      query.whereIn(`m.${M.email}`, others).whereIn(`u.${U.email}`, accounts);
     }
     return query;
   }
@@ -169,28 +172,42 @@ export function createKnexWblistStore(db: SqlDatabase): WblistStore {
       withStoreErrors('wblist.lookup', async () => {
         const inbound: WblistMatch[] = [];
         const outbound: WblistMatch[] = [];
-        const parts: Knex.QueryBuilder[] = [];
         const { inbound: inQuery, outbound: outQuery } = query;
         const inClient = inQuery?.clientAddress ?? '';
         const outClient = outQuery?.clientAddress ?? '';
+        // Each part: direction, its two value lists (account side first) and how it matches networks.
+        const parts: [
+          WblistDirection,
+          readonly string[],
+          readonly string[],
+          'account' | 'address' | undefined,
+        ][] = [];
         if (inQuery !== undefined && inQuery.accounts.length > 0) {
-          parts.push(
-            lookupPart('inbound', inQuery.accounts, inQuery.senders, inClient === '' ? undefined : 'address'),
-          );
+          parts.push(['inbound', inQuery.accounts, inQuery.senders, inClient === '' ? undefined : 'address']);
         }
         if (outQuery !== undefined && outQuery.recipients.length > 0) {
-          parts.push(
-            lookupPart(
-              'outbound',
-              outQuery.accounts,
-              outQuery.recipients,
-              outClient === '' ? undefined : 'account',
-            ),
-          );
+          parts.push([
+            'outbound',
+            outQuery.accounts,
+            outQuery.recipients,
+            outClient === '' ? undefined : 'account',
+          ]);
         }
-        const [first, ...rest] = parts;
-        if (first === undefined) return { inbound, outbound };
-        const rows = (await (rest.length === 0 ? first : first.unionAll(rest))) as LookupRow[];
+        if (parts.length === 0) return { inbound, outbound };
+        const shape = `wblist.lookup${parts.map(([dir, a, o, net]) => `/${dir}:${a.length}:${o.length}:${net ?? ''}`).join('')}`;
+        const values = parts.flatMap(([, a, o]) => [...a, ...o].map(bin));
+        const rows = await statements.select<LookupRow>(
+          shape,
+          (p) => {
+            let next = 0;
+            const params = (list: readonly string[]) => list.map(() => p(next++));
+            const [first, ...rest] = parts.map(([dir, a, o, net]) =>
+              lookupPart(dir, params(a), params(o), net),
+            );
+            return rest.length === 0 ? first! : first!.unionAll(rest);
+          },
+          values,
+        );
 
         const senders = new Set(inQuery?.senders ?? []);
         const accounts = new Set(outQuery?.accounts ?? []);
