@@ -144,6 +144,7 @@ export type {
 } from './stores/smtp-session-log.ts';
 export {
   checkSmtpSessionRow,
+  checkSmtpSessionRows,
   SMTP_SESSION_FIELD_LENGTHS,
   smtpSessionCutoff,
   smtpSessionTimeText,

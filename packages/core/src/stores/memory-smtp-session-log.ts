@@ -5,7 +5,7 @@
 import type { CleanupResult } from './cleanup.ts';
 import { cleanupRows } from './memory-cleanup.ts';
 import {
-  checkSmtpSessionRow,
+  checkSmtpSessionRows,
   type SmtpSessionCleanupOptions,
   type SmtpSessionLog,
   type SmtpSessionRow,
@@ -26,16 +26,25 @@ export interface MemorySmtpSessionLog extends SmtpSessionLog {
  * ```ts
  * const log = createMemorySmtpSessionLog();
  * await log.record({ time: Date.now(), action: 'REJECT', reason: 'Blacklisted', … });
- * log.rows().length; // 1
+ * await log.recordMany([row2, row3]);
+ * log.rows().length; // 3
  * ```
  */
 export function createMemorySmtpSessionLog(): MemorySmtpSessionLog {
   const rows = new Map<number, SmtpSessionRow>();
   let nextId = 1;
+  const insert = (batch: readonly SmtpSessionRow[]): void => {
+    // Every row is checked before the first is kept: a malformed row leaves nothing behind.
+    for (const row of checkSmtpSessionRows(batch)) {
+      rows.set(nextId++, Object.freeze({ ...row, time: fromUnixSeconds(toUnixSeconds(row.time)) }));
+    }
+  };
   return {
     async record(row) {
-      const checked = checkSmtpSessionRow(row);
-      rows.set(nextId++, Object.freeze({ ...checked, time: fromUnixSeconds(toUnixSeconds(checked.time)) }));
+      insert([row]);
+    },
+    async recordMany(batch) {
+      insert(batch);
     },
     async cleanup(options: SmtpSessionCleanupOptions): Promise<CleanupResult> {
       smtpSessionCutoff(0, options.olderThanMs); // validate before anything is deleted

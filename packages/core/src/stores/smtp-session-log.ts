@@ -96,6 +96,19 @@ export interface SmtpSessionLog {
    */
   record(row: SmtpSessionRow): Promise<void>;
   /**
+   * Insert `rows` in their order, each stored exactly as {@link SmtpSessionLog.record} would store it. Every
+   * row is checked with {@link checkSmtpSessionRow} ({@link checkSmtpSessionRows}) before anything is written, so a malformed row rejects the
+   * whole batch and none of it is stored. An empty array resolves without a query.
+   *
+   * Cost: one round trip per chunk. A SQL implementation writes a chunk with one multi-row `INSERT`, sized to
+   * stay below every backend's limits on bound parameters and statement size; a batch that needs more than
+   * one chunk also runs in one transaction (two more round trips), so that it is stored whole or not at all.
+   *
+   * @throws PolicydError `POLICYD_ERR_INVALID_OPTION` for a malformed row (nothing written),
+   * `POLICYD_ERR_STORE` when the database fails
+   */
+  recordMany(rows: readonly SmtpSessionRow[]): Promise<void>;
+  /**
    * Delete the rows whose `time_num` is strictly before `now − olderThanMs` (in whole seconds), in batches of
    * `batchSize`, as iRedAPD's `cleanup_db.py`.
    *
@@ -132,6 +145,22 @@ export function checkSmtpSessionRow(row: SmtpSessionRow): SmtpSessionRow {
     checked[field] = cut(value, SMTP_SESSION_FIELD_LENGTHS[field]);
   }
   return checked as unknown as SmtpSessionRow;
+}
+
+/**
+ * {@link checkSmtpSessionRow} for a batch: every row is checked (and cut) before the caller writes any, so that
+ * a malformed row rejects the whole batch.
+ *
+ * @returns the checked rows, in order
+ * @throws PolicydError `POLICYD_ERR_INVALID_OPTION` when `rows` is not an array or a row is malformed
+ */
+export function checkSmtpSessionRows(rows: readonly SmtpSessionRow[]): SmtpSessionRow[] {
+  if (!Array.isArray(rows)) {
+    throw new PolicydError('POLICYD_ERR_INVALID_OPTION', `smtp_sessions rows must be an array, got ${rows}`, {
+      value: rows,
+    });
+  }
+  return rows.map((row) => checkSmtpSessionRow(row));
 }
 
 // By code points, as VARCHAR counts characters: never split a surrogate pair.

@@ -113,6 +113,63 @@ export function describeSmtpSessionLogConformance(
       expect(await h().rows()).toEqual([]);
     });
 
+    it('recordMany stores the rows in order, each exactly as record stores it', async () => {
+      const batch = [
+        row({ instance: 'a', time: T0 + 1_789 }),
+        row({ instance: 'b', action: 'DUNNO', reason: '', reverseClientName: 'überall.example' }),
+        row({ instance: 'c', reason: `${'é'.repeat(149)}😀😀`, sender: 'x'.repeat(300) }),
+        row({ instance: 'd', time: T0 + seconds(2) }),
+      ];
+      await h().store.recordMany(batch);
+      for (const r of batch) await h().store.record(r);
+      const rows = await h().rows();
+      expect(rows.map((r) => r.instance)).toEqual(['a', 'b', 'c', 'd', 'a', 'b', 'c', 'd']);
+      expect(rows.slice(0, 4)).toEqual(rows.slice(4));
+      expect(rows[0]).toEqual(row({ instance: 'a', time: T0 + 1_000 }));
+      expect(rows[2]?.reason).toBe(`${'é'.repeat(149)}😀`);
+      expect(rows[2]?.sender).toBe('x'.repeat(SMTP_SESSION_FIELD_LENGTHS.sender));
+    });
+
+    it('recordMany rejects the whole batch when one row is malformed, writing none of it', async () => {
+      await expectPolicydError(
+        h().store.recordMany([row({ instance: 'ok1' }), row({ time: -1 }), row({ instance: 'ok2' })]),
+        'POLICYD_ERR_INVALID_OPTION',
+        -1,
+      );
+      await expectPolicydError(
+        h().store.recordMany([row(), { ...row(), sender: null } as unknown as SmtpSessionRow]),
+        'POLICYD_ERR_INVALID_OPTION',
+        null,
+      );
+      await expectPolicydError(
+        h().store.recordMany(row() as unknown as SmtpSessionRow[]),
+        'POLICYD_ERR_INVALID_OPTION',
+      );
+      expect(await h().rows()).toEqual([]);
+    });
+
+    it('recordMany accepts an empty batch and writes nothing', async () => {
+      await h().store.recordMany([]);
+      expect(await h().rows()).toEqual([]);
+    });
+
+    it('stores concurrent batches and records, none lost', async () => {
+      await Promise.all([
+        h().store.recordMany(Array.from({ length: 10 }, (_, i) => row({ instance: `m${i}` }))),
+        h().store.record(row({ instance: 'r' })),
+        h().store.recordMany(Array.from({ length: 10 }, (_, i) => row({ instance: `n${i}` }))),
+      ]);
+      const instances = (await h().rows()).map((r) => r.instance);
+      expect(instances).toHaveLength(21);
+      // Each batch keeps its own order, whatever runs in between.
+      expect(instances.filter((i) => i.startsWith('m'))).toEqual(
+        Array.from({ length: 10 }, (_, i) => `m${i}`),
+      );
+      expect(instances.filter((i) => i.startsWith('n'))).toEqual(
+        Array.from({ length: 10 }, (_, i) => `n${i}`),
+      );
+    });
+
     it('stores concurrent records, none lost', async () => {
       await Promise.all(
         Array.from({ length: 20 }, (_, i) =>
