@@ -1,9 +1,11 @@
+import { join } from 'node:path';
+import { silentLogger } from '@policyd/core';
 import { describe, expect, it } from 'vitest';
 import { IREDAPD_EXTENSION_COLUMNS } from '../../../packages/storage-knex/src/schema/iredapd.ts';
 import { describeEachBackend } from '../../../packages/storage-knex/test/backends.ts';
 import { iredmailDdl } from '../../../packages/storage-knex/test/iredmail-ddl.ts';
 import { policyClient, startTestDaemon, type TempDir, tempDir } from '../test/support/daemon-harness.ts';
-import { classifyMissing, requiredTables } from './daemon-storage.ts';
+import { classifyMissing, openDaemonStorage, requiredTables } from './daemon-storage.ts';
 import { explainRequest } from './explain.ts';
 import { defaultSettings, parseSettings } from './settings/load-settings.ts';
 
@@ -74,6 +76,38 @@ describe('optional columns', () => {
     const needed = new Set(IREDAPD_EXTENSION_COLUMNS.map((e) => `iredapd.${e.table}`));
     expect(columns.length).toBeGreaterThan(0);
     expect(classifyMissing(columns, needed)).toEqual({ fatal: [], other: columns });
+  });
+});
+
+describe('openDaemonStorage', () => {
+  // A domain added to vmail while the daemon runs: seen at once with domain_cache_seconds = 0, only after the
+  // cached "not hosted" answer expires otherwise.
+  it.each([
+    [30, false],
+    [0, true],
+  ])('caches vmail domain look-ups for domain_cache_seconds = %i', async (seconds, seenAtOnce) => {
+    const dir = await tempDir();
+    try {
+      const { config } = parseSettings(
+        `backend = 'sqlite'\nplugins = ['greylisting']\ndomain_cache_seconds = ${seconds}\n`,
+        { file: join(dir.path, 'settings.py'), format: 'python', baseDir: dir.path, dataDir: dir.path },
+      );
+      expect(config.storage.domainCacheTtlMs).toBe(seconds * 1000);
+      const storage = await openDaemonStorage(config, { logger: silentLogger });
+      try {
+        const local = async () =>
+          (await storage.stores.domains.lookupDomains(['new.test'])).get('new.test')?.local;
+        expect(await local()).toBe(false);
+        await storage
+          .sql!.databases.vmail.knex('domain')
+          .insert({ domain: 'new.test', backupmx: 0, active: 1 });
+        expect(await local()).toBe(seenAtOnce);
+      } finally {
+        await storage.close();
+      }
+    } finally {
+      await dir.remove();
+    }
   });
 });
 

@@ -175,7 +175,11 @@ export async function openDaemonStorage(
       await mkdir(dirname(config.storage.path), { recursive: true, mode: 0o700 });
     }
   }
-  const storage = await openStorage({ ...open, logger: options.logger });
+  const storage = await openStorage({
+    ...open,
+    domainCacheTtlMs: config.storage.domainCacheTtlMs,
+    logger: options.logger,
+  });
   try {
     if (open.client !== 'sqlite' && options.skipSchemaCheck !== true) {
       await checkSchema(storage, config, plan.disabled, options.logger);

@@ -197,6 +197,51 @@ describe('createPlugins', () => {
     expect(toAction((await evaluateRequest(policy, sender)).decision)).toBe('DUNNO');
   });
 
+  it.each([
+    [60, 0],
+    [0, 2],
+  ])(
+    'remembers passed clients for greylisting_passed_client_cache_seconds = %i (greylist store calls: %i)',
+    async (seconds, calls) => {
+      const stores = createMemoryStores({ domains: { domains: [{ domain: 'example.com' }] } });
+      stores.greylist.seed({
+        settings: [{ account: '@.', priority: 0, sender: '@.', senderPriority: 0, active: 1 }],
+      });
+      let greylistCalls = 0;
+      const greylist = new Proxy(stores.greylist, {
+        get(target, property, receiver) {
+          const value: unknown = Reflect.get(target, property, receiver);
+          if (typeof value !== 'function') return value;
+          return (...args: unknown[]) => {
+            greylistCalls++;
+            return (value as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        },
+      });
+      const { policy, clock } = await setup(
+        `plugins = ['greylisting']\ngreylisting_passed_client_cache_seconds = ${seconds}`,
+        { stores: { ...stores, greylist } },
+      );
+      await evaluateRequest(policy, sender);
+      clock.advance(15 * 60_000);
+      await evaluateRequest(policy, sender);
+      const passed = await evaluateRequest(policy, { ...sender, sender: 'carol@example.org' });
+      expect(passed.trace[0]?.decision?.reason).toMatch(/passed greylisting before \(1 passed triplets\)/);
+      greylistCalls = 0;
+      const again = await evaluateRequest(policy, { ...sender, sender: 'dave@example.org' });
+      expect(toAction(again.decision)).toBe('DUNNO');
+      expect(greylistCalls).toBe(calls); // loadContext and refreshPassed without the memory
+      if (seconds > 0) {
+        expect(again.trace[0]?.decision?.reason).toMatch(
+          /passed greylisting before \(remembered, no look-up\)/,
+        );
+        clock.advance(seconds * 1000);
+        await evaluateRequest(policy, { ...sender, sender: 'erin@example.org' });
+        expect(greylistCalls).toBe(2);
+      }
+    },
+  );
+
   it("reproduces iRedAPD's order: greylisting runs before the blacklist unless PLUGIN_PRIORITIES says otherwise", async () => {
     const blacklist = async (stores: MemoryStores) =>
       stores.wblist.add({

@@ -34,6 +34,8 @@ describe('resolveGreylistingOptions', () => {
       srsDomain: '',
       groupByNetwork: undefined,
       autoWhitelistClients: 1,
+      passedClientCacheTtlMs: 0,
+      passedClientCacheSize: 10_000,
       priority: 80,
       domains: undefined,
     });
@@ -62,6 +64,8 @@ describe('resolveGreylistingOptions', () => {
       srsDomain: ' SRS.Example.com ',
       groupByNetwork: { v4Prefix: 20 },
       autoWhitelistClients: 3,
+      passedClientCacheTtlMs: 60_000,
+      passedClientCacheSize: 50,
       priority: 10,
     });
     expect(o).toMatchObject({
@@ -78,6 +82,8 @@ describe('resolveGreylistingOptions', () => {
       srsDomain: 'srs.example.com',
       groupByNetwork: { v4Prefix: 20, v6Prefix: 64 },
       autoWhitelistClients: 3,
+      passedClientCacheTtlMs: 60_000,
+      passedClientCacheSize: 50,
       priority: 10,
     });
     expect(resolveGreylistingOptions({ store, groupByNetwork: true }).groupByNetwork).toEqual({
@@ -111,6 +117,11 @@ describe('resolveGreylistingOptions', () => {
     ['groupByNetwork', { groupByNetwork: { v4Prefix: 33 } }],
     ['groupByNetwork', { groupByNetwork: 'yes' }],
     ['autoWhitelistClients', { autoWhitelistClients: -1 }],
+    ['passedClientCacheTtlMs', { passedClientCacheTtlMs: -1 }],
+    ['passedClientCacheTtlMs', { passedClientCacheTtlMs: '60000' }],
+    ['passedClientCacheTtlMs', { passedClientCacheTtlMs: Number.POSITIVE_INFINITY }],
+    ['passedClientCacheSize', { passedClientCacheSize: 2.5 }],
+    ['passedClientCacheSize', { passedClientCacheSize: -1 }],
     ['priority', { priority: Number.POSITIVE_INFINITY }],
     ['mynetworks', { mynetworks: 'x' }],
   ])('rejects a bad %s', (name, options) => {

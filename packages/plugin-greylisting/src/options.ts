@@ -88,6 +88,19 @@ export interface GreylistingOptions {
    * Default 1.
    */
   readonly autoWhitelistClients?: number;
+  /**
+   * Beyond iRedAPD: remember for this many milliseconds that a client (address, or network with
+   * `groupByNetwork`) has passed greylisting, and answer its later requests DUNNO at once, with no store call:
+   * once a client has passed, greylisting lets it through whatever the sender, recipient, whitelists and
+   * settings (every other answer before that check is DUNNO too). Only the "client passed greylisting before"
+   * answer is remembered, never a deferral nor the answer to one triplet's retry. Consequences: the client's
+   * passed triplets get their expiry (`record_expired`) renewed at most once per TTL, which does not matter
+   * against `authTripletExpireDays`; and a client whose tracking rows an admin deletes is still let through for
+   * up to the TTL. `0` turns it off (iRedAPD's behaviour: every request reads the store). Default 0.
+   */
+  readonly passedClientCacheTtlMs?: number;
+  /** Most clients {@link passedClientCacheTtlMs} remembers; the least recently used go first. Default 10 000. */
+  readonly passedClientCacheSize?: number;
   /** Plugin priority; higher runs first. Default 80 (iRedAPD's). */
   readonly priority?: number;
 }
@@ -126,6 +139,10 @@ export interface ResolvedGreylistingOptions {
   readonly groupByNetwork: Required<ClientNetworkOptions> | undefined;
   /** Passed triplets that whitelist a client; 0 = never. */
   readonly autoWhitelistClients: number;
+  /** How long a passed client is remembered, in milliseconds; 0 = off. */
+  readonly passedClientCacheTtlMs: number;
+  /** Most passed clients remembered. */
+  readonly passedClientCacheSize: number;
   /** Plugin priority. */
   readonly priority: number;
 }
@@ -259,6 +276,14 @@ export function resolveGreylistingOptions(options: GreylistingOptions): Resolved
     srsDomain: srsDomain.trim().toLowerCase(),
     groupByNetwork: resolveGrouping(options.groupByNetwork),
     autoWhitelistClients: numberOption('autoWhitelistClients', options.autoWhitelistClients, 1, 0, true),
+    passedClientCacheTtlMs: numberOption('passedClientCacheTtlMs', options.passedClientCacheTtlMs, 0, 0),
+    passedClientCacheSize: numberOption(
+      'passedClientCacheSize',
+      options.passedClientCacheSize,
+      10_000,
+      0,
+      true,
+    ),
     priority: resolvePriority(options.priority),
   });
 }

@@ -4,11 +4,13 @@
  *
  * Order: authenticated sender → trusted client → whitelists → settings → client already passed → SPF bypass →
  * triplet tracking. Store round trips: `loadContext` (concurrently with the alias-domain look-up), then one
- * write (`refreshPassed` or `recordAttempt`); a recipient in an alias domain adds one `loadContext`.
+ * write (`refreshPassed` or `recordAttempt`); a recipient in an alias domain adds one `loadContext`. With
+ * `passedClientCacheTtlMs`, a client remembered as passed costs none.
  */
 
 import {
   clientNetwork,
+  createTtlCache,
   Decision,
   type DomainStore,
   everyWildcardIPv4,
@@ -96,6 +98,10 @@ export function greylisting(options: GreylistingOptions): PolicyPlugin {
           cacheTtlMs: o.spfCacheTtlMs,
           cacheSize: o.spfCacheSize,
         });
+  // Client keys that reached the "passed greylisting before" answer, which cannot change for them until their
+  // passed triplets expire (days): every answer before it is DUNNO as well.
+  const passedClients =
+    o.passedClientCacheTtlMs > 0 ? createTtlCache<true>(o.passedClientCacheSize) : undefined;
 
   async function check(request: PolicyRequest, ctx: PolicyContext): Promise<Decision> {
     if (request.saslUsername.address !== '') {
@@ -110,9 +116,14 @@ export function greylisting(options: GreylistingOptions): PolicyPlugin {
     if (o.trusted.contains(client)) return Decision.dunno(`not greylisted: trusted client ${client}`);
 
     const now = ctx.now();
-    const senders = policyAddresses(request.sender.withoutExtension);
     const clientKey =
       o.groupByNetwork === undefined ? client : (clientNetwork(client, o.groupByNetwork) ?? client);
+    if (passedClients?.get(clientKey, now) === true) {
+      return Decision.dunno(
+        `not greylisted: client ${clientKey} passed greylisting before (remembered, no look-up)`,
+      );
+    }
+    const senders = policyAddresses(request.sender.withoutExtension);
     const query: GreylistContextQuery = {
       recipients: policyAddresses(request.recipient.withoutExtension),
       // The sender as sent too: rows written with an address extension (iRedAPD's outbound-recipient
@@ -137,6 +148,7 @@ export function greylisting(options: GreylistingOptions): PolicyPlugin {
     // Before the SPF look-up (iRedAPD checks it after, B21): same answers, no DNS for known clients.
     if (o.autoWhitelistClients > 0 && context.passedTriplets >= o.autoWhitelistClients) {
       await o.store.refreshPassed(clientKey, now + o.authExpireMs);
+      passedClients?.set(clientKey, true, now + o.passedClientCacheTtlMs);
       return Decision.dunno(
         `not greylisted: client ${clientKey} passed greylisting before (${context.passedTriplets} passed triplets)`,
       );

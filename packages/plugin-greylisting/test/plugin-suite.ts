@@ -8,6 +8,7 @@ import {
   createFakeResolver,
   evaluateRequest,
   type FakeResolver,
+  type FixedClock,
   fixedClock,
   type RequestAttributes,
 } from '@policyd/core/testing';
@@ -592,6 +593,127 @@ export function describeGreylistingPlugin(backend: string, factory: StoresFactor
         expectDunno(await run(), /passed greylisting: retried/);
         expectDunno(await run(), /triplet passed before/);
         expectDeferred(await run({ sender: 'b@example.org' }), /new triplet/);
+      });
+    });
+
+    describe('passed-client memory (passedClientCacheTtlMs)', () => {
+      const REMEMBERED =
+        /^not greylisted: client 192\.0\.2\.10 passed greylisting before \(remembered, no look-up\)$/;
+
+      /** Let the default client pass one triplet, then reach the "passed before" answer once. */
+      async function passClient(run: (attrs?: RequestAttributes) => Promise<Decision>, clock: FixedClock) {
+        expectDeferred(await run());
+        clock.advance(15 * MINUTE);
+        expectDunno(await run(), /passed greylisting: retried/);
+        expectDunno(
+          await run({ sender: 'b@example.org' }),
+          /passed greylisting before \(1 passed triplets\)/,
+        );
+      }
+
+      it('answers a remembered client with no store call at all', async () => {
+        const { run, clock, log } = await setup({ passedClientCacheTtlMs: MINUTE });
+        await passClient(run, clock);
+        resetLog(log);
+        expectDunno(await run({ sender: 'c@example.org', recipient: 'other@example.com' }), REMEMBERED);
+        expectDunno(await run({ sender: '', recipient: 'x@elsewhere.test' }), REMEMBERED);
+        expect(log.calls).toEqual([]);
+        // Checks that need no store still come first.
+        expectDunno(await run({ sasl_username: 'user@example.com' }), /authenticated sender/);
+        expect(log.calls).toEqual([]);
+      });
+
+      it('is off by default: every request reads the store', async () => {
+        const { run, clock, log } = await setup();
+        await passClient(run, clock);
+        resetLog(log);
+        expectDunno(
+          await run({ sender: 'c@example.org' }),
+          /passed greylisting before \(1 passed triplets\)/,
+        );
+        expect([...log.calls].sort()).toEqual(['loadContext', 'lookupDomains', 'refreshPassed']);
+      });
+
+      it('forgets the client after the TTL, then reads the store and renews its rows again', async () => {
+        const { run, clock, log, s } = await setup({ passedClientCacheTtlMs: MINUTE });
+        await passClient(run, clock);
+        const refreshedAt = clock.now();
+        clock.advance(MINUTE - 1);
+        resetLog(log);
+        expectDunno(await run({ sender: 'c@example.org' }), REMEMBERED);
+        expect(log.calls).toEqual([]);
+        // Renewed at most once per TTL: the hit above did not touch the rows.
+        expect((await s.greylist.findTriplets('192.0.2.10'))[0]?.recordExpiresAt).toBe(
+          refreshedAt + 30 * DAY,
+        );
+        clock.advance(1);
+        expectDunno(
+          await run({ sender: 'c@example.org' }),
+          /passed greylisting before \(1 passed triplets\)/,
+        );
+        expect([...log.calls].sort()).toEqual(['loadContext', 'lookupDomains', 'refreshPassed']);
+        resetLog(log);
+        expectDunno(await run({ sender: 'd@example.org' }), REMEMBERED);
+        expect(log.calls).toEqual([]);
+      });
+
+      it('keeps at most passedClientCacheSize clients, dropping the least recently used', async () => {
+        const { run, clock, log } = await setup({ passedClientCacheTtlMs: DAY, passedClientCacheSize: 1 });
+        await passClient(run, clock);
+        const other = { client_address: '198.51.100.7' };
+        expectDeferred(await run(other));
+        clock.advance(15 * MINUTE);
+        expectDunno(await run(other), /passed greylisting: retried/);
+        expectDunno(await run({ ...other, sender: 'b@example.org' }), /passed greylisting before \(1 passed/);
+        resetLog(log);
+        expectDunno(await run({ ...other, sender: 'c@example.org' }), /remembered/);
+        expect(log.calls).toEqual([]);
+        expectDunno(
+          await run({ sender: 'c@example.org' }),
+          /passed greylisting before \(1 passed triplets\)/,
+        );
+        expect(log.calls).toContain('loadContext');
+      });
+
+      it('never remembers a client that has not passed, nor one below autoWhitelistClients', async () => {
+        const { run, clock, log } = await setup({ passedClientCacheTtlMs: DAY, autoWhitelistClients: 2 });
+        expectDeferred(await run(), /new triplet/);
+        expectDeferred(await run(), /retry too early/);
+        clock.advance(15 * MINUTE);
+        expectDunno(await run(), /passed greylisting: retried/);
+        expectDunno(await run(), /passed greylisting: triplet passed before/);
+        resetLog(log);
+        expectDeferred(await run({ sender: 'b@example.org' }), /new triplet/);
+        expect(log.calls).toContain('recordAttempt');
+      });
+
+      it('remembers a client that passed through a specific setting, for every recipient', async () => {
+        const seed = {
+          settings: [
+            { account: 'vip@example.com', priority: 100, sender: '@.', senderPriority: 0, active: 1 },
+          ],
+        };
+        const { run, clock, log } = await setup({ passedClientCacheTtlMs: MINUTE }, seed);
+        const vip = { recipient: 'vip@example.com' };
+        expectDeferred(await run(vip), /enabled by setting @\. -> vip@example\.com/);
+        clock.advance(15 * MINUTE);
+        expectDunno(await run(vip), /passed greylisting: retried/);
+        expectDunno(await run({ ...vip, sender: 'b@example.org' }), /passed greylisting before/);
+        resetLog(log);
+        // Without the memory: "no greylisting setting applies", DUNNO as well.
+        expectDunno(await run({ recipient: 'user@example.com' }), REMEMBERED);
+        expect(log.calls).toEqual([]);
+      });
+
+      it('remembers the network when clients are grouped', async () => {
+        const { run, clock, log } = await setup({ passedClientCacheTtlMs: MINUTE, groupByNetwork: true });
+        await passClient(run, clock);
+        resetLog(log);
+        expectDunno(
+          await run({ client_address: '192.0.2.200', sender: 'c@example.org' }),
+          /^not greylisted: client 192\.0\.2\.0\/24 passed greylisting before \(remembered, no look-up\)$/,
+        );
+        expect(log.calls).toEqual([]);
       });
     });
 

@@ -49,6 +49,34 @@ describe('cacheDomainStore', () => {
     expect(store.calls.at(-1)).toEqual(['example.com']);
   });
 
+  it('remembers domains that are not hosted for the same TTL, keeping the input order', async () => {
+    let now = 1000;
+    const calls: string[][] = [];
+    const hosted = new Set(['example.com']);
+    const store: DomainStore = {
+      async lookupDomains(domains) {
+        calls.push([...domains]);
+        return new Map<string, DomainInfo>(
+          domains.filter((d) => hosted.has(d)).map((d) => [d, { local: true, backupMx: false }]),
+        );
+      },
+    };
+    const cached = cacheDomainStore(store, { ttlMs: 500, now: () => now });
+    expect([...(await cached.lookupDomains(['sender.test', 'example.com'])).keys()]).toEqual(['example.com']);
+    expect([...(await cached.lookupDomains(['example.com', 'Sender.TEST', 'other.test'])).keys()]).toEqual([
+      'example.com',
+    ]);
+    expect(calls).toEqual([['sender.test', 'example.com'], ['other.test']]);
+    // A domain added meanwhile is seen once the "not hosted" answer expires.
+    hosted.add('sender.test');
+    now += 499;
+    expect((await cached.lookupDomains(['sender.test'])).size).toBe(0);
+    expect(calls).toHaveLength(2);
+    now += 1;
+    expect([...(await cached.lookupDomains(['other.test', 'sender.test'])).keys()]).toEqual(['sender.test']);
+    expect(calls.at(-1)).toEqual(['other.test', 'sender.test']);
+  });
+
   it('keeps at most maxEntries domains and does not cache failures', async () => {
     const store = counting();
     const cached = cacheDomainStore(store, { ttlMs: 10_000, maxEntries: 2 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { toDaemonConfig } from './daemon-config.ts';
 import { DEFAULT_SETTINGS, type IredapdSettings } from './defaults.ts';
+import { parseSettings } from './load-settings.ts';
 
 const options = { dataDir: '/data', baseDir: '/etc/policyd' };
 const map = (overrides: Partial<IredapdSettings>) =>
@@ -21,7 +22,11 @@ describe('toDaemonConfig', () => {
 
   it('ignores the SQL database settings with the SQLite backend', () => {
     const { config, warnings } = map({ backend: 'sqlite', amavisd_db_password: '' });
-    expect(config.storage).toEqual({ backend: 'sqlite', path: '/data/policyd.sqlite' });
+    expect(config.storage).toEqual({
+      backend: 'sqlite',
+      path: '/data/policyd.sqlite',
+      domainCacheTtlMs: 30_000,
+    });
     expect(warnings).toEqual([]);
   });
 
@@ -82,6 +87,35 @@ describe('toDaemonConfig', () => {
     expect(map({ srs_domain: 'mx.example.com', srs_secrets: ['x'] }).warnings[0]).toMatch(
       /remove tcp:…:7778 and tcp:…:7779 from Postfix's sender_canonical_maps/,
     );
+  });
+
+  it('maps the cache settings to milliseconds (30 s for domains, 60 s for passed clients by default), 0 = off', () => {
+    const defaults = map({}).config;
+    expect(defaults.storage.domainCacheTtlMs).toBe(30_000);
+    expect(defaults.greylisting.passedClientCacheTtlMs).toBe(60_000);
+    const mysql = map({
+      backend: 'mysql',
+      domain_cache_seconds: 5,
+      greylisting_passed_client_cache_seconds: 120,
+    }).config;
+    expect(mysql.storage.domainCacheTtlMs).toBe(5_000);
+    expect(mysql.greylisting.passedClientCacheTtlMs).toBe(120_000);
+    const off = map({ domain_cache_seconds: 0, greylisting_passed_client_cache_seconds: 0 }).config;
+    expect(off.storage.domainCacheTtlMs).toBe(0);
+    expect(off.greylisting.passedClientCacheTtlMs).toBe(0);
+  });
+
+  it.each([
+    ['domain_cache_seconds = -1', /^settings\.py:2:1: domain_cache_seconds must be an integer ≥ 0, got -1/],
+    [
+      "greylisting_passed_client_cache_seconds = '60'",
+      /^settings\.py:2:1: greylisting_passed_client_cache_seconds must be an integer ≥ 0, got "60"/,
+    ],
+    ['greylisting_passed_client_cache_seconds = 1.5', /must be an integer ≥ 0, got 1\.5/],
+  ])('rejects %s at start-up, naming the file and line', (line, message) => {
+    const run = () =>
+      parseSettings(`backend = 'sqlite'\n${line}\nplugins = []\n`, { file: 'settings.py', format: 'python' });
+    expect(run).toThrow(message);
   });
 
   it('returns frozen configuration', () => {

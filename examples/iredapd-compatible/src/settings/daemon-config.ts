@@ -51,6 +51,8 @@ export type BackendConfig =
       readonly backend: 'sqlite';
       /** Absolute path of the data file (created with the schema on first start). */
       readonly path: string;
+      /** How long `vmail` domain look-ups are reused, in milliseconds (`domain_cache_seconds`); 0 = off. */
+      readonly domainCacheTtlMs: number;
     }
   | {
       /** MySQL/MariaDB or PostgreSQL, as in iRedAPD. */
@@ -63,6 +65,8 @@ export type BackendConfig =
       readonly iredapd: SqlDatabaseConfig | undefined;
       /** Connection pool of each database. */
       readonly pool: SqlPoolConfig;
+      /** How long `vmail` domain look-ups are reused, in milliseconds (`domain_cache_seconds`); 0 = off. */
+      readonly domainCacheTtlMs: number;
     };
 
 /** Logging. */
@@ -104,8 +108,8 @@ export type WblistConfig = Required<
 >;
 
 /**
- * greylisting's options from the settings (`GREYLISTING_*`, `srs_domain`, `DNS_QUERY_TIMEOUT`); the plugin
- * table adds the stores, `MYNETWORKS` and DNS.
+ * greylisting's options from the settings (`GREYLISTING_*`, `srs_domain`, `DNS_QUERY_TIMEOUT`,
+ * `greylisting_passed_client_cache_seconds`); the plugin table adds the stores, `MYNETWORKS` and DNS.
  */
 export interface GreylistingConfig
   extends Required<
@@ -119,6 +123,7 @@ export interface GreylistingConfig
       | 'bypassSpf'
       | 'srsDomain'
       | 'dnsTimeoutMs'
+      | 'passedClientCacheTtlMs'
     >
   > {
   /**
@@ -266,12 +271,14 @@ function backendConfig(
   options: DaemonConfigOptions,
   warnings: string[],
 ): BackendConfig {
+  // Part of the storage configuration, so that a reload that changes it reopens the storage.
+  const domainCacheTtlMs = settings.domain_cache_seconds * 1000;
   if (settings.backend === 'sqlite') {
     const path =
       settings.sqlite_db_path === ''
         ? resolve(options.dataDir, 'policyd.sqlite')
         : resolve(options.baseDir, settings.sqlite_db_path);
-    return Object.freeze({ backend: 'sqlite', path });
+    return Object.freeze({ backend: 'sqlite', path, domainCacheTtlMs });
   }
   return Object.freeze({
     backend: settings.backend,
@@ -283,6 +290,7 @@ function backendConfig(
       maxOverflow: settings.SQL_CONNECTION_MAX_OVERFLOW,
       recycleSeconds: settings.SQL_CONNECTION_POOL_RECYCLE,
     }),
+    domainCacheTtlMs,
   });
 }
 
@@ -304,7 +312,7 @@ function trustedEntries(entries: readonly string[], warnings: string[]): readonl
  * ```ts
  * const { config } = toDaemonConfig(DEFAULT_SETTINGS, { dataDir: 'data', baseDir: process.cwd() });
  * config.listen; // { host: '127.0.0.1', port: 7777 }
- * config.storage; // { backend: 'sqlite', path: '/…/data/policyd.sqlite' }
+ * config.storage; // { backend: 'sqlite', path: '/…/data/policyd.sqlite', domainCacheTtlMs: 30000 }
  * ```
  */
 export function toDaemonConfig(settings: IredapdSettings, options: DaemonConfigOptions): DaemonConfigResult {
@@ -369,6 +377,7 @@ export function toDaemonConfig(settings: IredapdSettings, options: DaemonConfigO
       srsDomain: settings.srs_domain,
       dnsTimeoutMs: timeoutMs,
       spfMaxLookups: settings.SPF_MAX_DNS_QUERIES,
+      passedClientCacheTtlMs: settings.greylisting_passed_client_cache_seconds * 1000,
     }),
     throttle: Object.freeze({
       bypassMynetworks: settings.THROTTLE_BYPASS_MYNETWORKS,

@@ -95,6 +95,18 @@ export interface IredapdSettings {
   readonly sqlite_db_path: string;
   /** Log file; `''` (default) logs to stdout. The key of iRedAPD 1.x's sample, where it meant the same. */
   readonly log_file: string;
+  /**
+   * Seconds a `vmail` domain look-up (hosted, backup MX, alias target — or not hosted) is reused, shared by
+   * every plugin; default 30, `0` = every request reads `vmail`. A domain added in the admin panel is seen
+   * within this time.
+   */
+  readonly domain_cache_seconds: number;
+  /**
+   * Seconds greylisting remembers that a client passed greylisting, answering its requests without SQL;
+   * default 60, `0` = every request reads the tracking table (iRedAPD's behaviour). A client whose tracking
+   * rows are deleted is still let through for up to this time.
+   */
+  readonly greylisting_passed_client_cache_seconds: number;
 
   // --- libs/default_settings.py ---
   /** Syslog socket or host; default `'/dev/log'`. Not used: policyd logs to stdout or `log_file`. */
@@ -326,6 +338,8 @@ export const IREDAPD_SAMPLE_SETTINGS = Object.freeze({
 export const POLICYD_EXTRA_SETTINGS = Object.freeze({
   sqlite_db_path: '',
   log_file: '',
+  domain_cache_seconds: 30,
+  greylisting_passed_client_cache_seconds: 60,
 } satisfies Partial<IredapdSettings>);
 
 /** Plugins enabled when the daemon runs without a settings file: the set iRedMail's documentation shows. */

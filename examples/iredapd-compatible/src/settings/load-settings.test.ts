@@ -95,6 +95,7 @@ describe('iRedMail-generated settings.py (MySQL)', async () => {
         ssl: false,
       },
       pool: { size: 10, maxOverflow: 10, recycleSeconds: 60 },
+      domainCacheTtlMs: 30_000,
     });
     expect(loaded.config.log).toEqual({ level: 'info', file: undefined });
   });
@@ -147,6 +148,7 @@ describe('admin-customised settings.py (PostgreSQL)', async () => {
       srsDomain: '',
       dnsTimeoutMs: 2500,
       spfMaxLookups: 20,
+      passedClientCacheTtlMs: 60_000,
     });
     expect(config.throttle).toEqual({
       bypassMynetworks: true,
@@ -287,13 +289,21 @@ describe('parseSettings (python)', () => {
       format: 'python',
       baseDir: '/etc/policyd',
     });
-    expect(loaded.config.storage).toEqual({ backend: 'sqlite', path: '/etc/policyd/db/apd.sqlite' });
+    expect(loaded.config.storage).toEqual({
+      backend: 'sqlite',
+      path: '/etc/policyd/db/apd.sqlite',
+      domainCacheTtlMs: 30_000,
+    });
     expect(loaded.config.log.file).toBe('/etc/policyd/apd.log');
   });
 
   it('keeps the SQLite file in the data directory by default', () => {
     const loaded = parseSettings(REQUIRED, { file: 's.py', format: 'python', dataDir: '/srv/data' });
-    expect(loaded.config.storage).toEqual({ backend: 'sqlite', path: '/srv/data/policyd.sqlite' });
+    expect(loaded.config.storage).toEqual({
+      backend: 'sqlite',
+      path: '/srv/data/policyd.sqlite',
+      domainCacheTtlMs: 30_000,
+    });
   });
 });
 
@@ -362,7 +372,11 @@ describe('defaultSettings', () => {
     const loaded = defaultSettings({ dataDir: 'var' });
     expect(loaded.file).toBeUndefined();
     expect(loaded.config.listen).toEqual({ host: '127.0.0.1', port: 7777 });
-    expect(loaded.config.storage).toEqual({ backend: 'sqlite', path: resolve('var/policyd.sqlite') });
+    expect(loaded.config.storage).toEqual({
+      backend: 'sqlite',
+      path: resolve('var/policyd.sqlite'),
+      domainCacheTtlMs: 30_000,
+    });
     expect(loaded.config.plugins.names).toEqual([
       'reject_null_sender',
       'amavisd_wblist',
@@ -378,6 +392,7 @@ describe('defaultSettings', () => {
     expect(defaultSettings().config.storage).toEqual({
       backend: 'sqlite',
       path: resolve('data/policyd.sqlite'),
+      domainCacheTtlMs: 30_000,
     });
   });
 
@@ -406,7 +421,11 @@ describe('loadSettings (files)', () => {
 
   it('returns the stand-alone defaults without a file', async () => {
     const loaded = await loadSettings({ dataDir: join(dir, 'data') });
-    expect(loaded.config.storage).toEqual({ backend: 'sqlite', path: join(dir, 'data/policyd.sqlite') });
+    expect(loaded.config.storage).toEqual({
+      backend: 'sqlite',
+      path: join(dir, 'data/policyd.sqlite'),
+      domainCacheTtlMs: 30_000,
+    });
   });
 
   it('picks JSON by extension and resolves paths against the file', async () => {
@@ -416,7 +435,11 @@ describe('loadSettings (files)', () => {
       JSON.stringify({ backend: 'sqlite', plugins: ['throttle'], sqlite_db_path: 'x.db' }),
     );
     const loaded = await loadSettings({ file });
-    expect(loaded.config.storage).toEqual({ backend: 'sqlite', path: join(dir, 'x.db') });
+    expect(loaded.config.storage).toEqual({
+      backend: 'sqlite',
+      path: join(dir, 'x.db'),
+      domainCacheTtlMs: 30_000,
+    });
   });
 
   it('reads a settings file with another name as Python, or as told', async () => {

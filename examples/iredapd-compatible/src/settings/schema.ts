@@ -168,6 +168,8 @@ export const SETTINGS_SCHEMA: SettingsSchema = Object.freeze({
   mlmmjadmin_api_auth_token: { check: text, unused: NOT_IMPLEMENTED('sql_ml_access_policy') },
   sqlite_db_path: { check: text },
   log_file: { check: text },
+  domain_cache_seconds: { check: integer(0) },
+  greylisting_passed_client_cache_seconds: { check: integer(0) },
   SYSLOG_SERVER: { check: text, unused: SYSLOG },
   SYSLOG_PORT: { check: port, unused: SYSLOG },
   SYSLOG_FACILITY: { check: text, unused: SYSLOG },
