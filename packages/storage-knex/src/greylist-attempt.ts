@@ -28,10 +28,11 @@ import {
   PolicydError,
   parseGreylistAttempt,
 } from '@policyd/core';
-import { insertIgnoringDuplicates } from './insert-ignore.ts';
+import { insertOneIgnoringDuplicate } from './insert-ignore.ts';
 import { type RawRow, rawAffected, rawInsertId, rawRows } from './raw-result.ts';
 import { quoteIdentifier } from './schema/spec.ts';
 import { affectedRows, intOf, type SqlDatabase, textOf } from './sql.ts';
+import type { StatementCache } from './statement-cache.ts';
 import { GREYLISTING_TRACKING } from './tables.ts';
 
 /** Give up after this many rounds of losing races on one triplet (each lost round means another caller won). */
@@ -182,14 +183,14 @@ function postgresBindings(triplet: GreylistTriplet, t: GreylistAttemptSeconds): 
 }
 
 async function recordOnPostgres(
-  db: SqlDatabase,
+  statements: StatementCache,
   triplet: GreylistTriplet,
   t: GreylistAttemptSeconds,
 ): Promise<GreylistAttemptResult> {
   const sql = postgresStatement();
   const bindings = postgresBindings(triplet, t);
   for (let round = 0; round < MAX_ROUNDS; round++) {
-    const [row] = rawRows('pg', await db.knex.raw(sql, bindings as never[]));
+    const [row] = (await statements.execute(sql, bindings)).rows;
     if (row !== undefined)
       return resultOf(triplet, String(row.outcome) as GreylistAttemptOutcome, rowOf(row));
   }
@@ -199,6 +200,7 @@ async function recordOnPostgres(
 /** MySQL/MariaDB and SQLite: insert, or read and move the row with a guarded `UPDATE` (module comment). */
 async function recordWithGuards(
   db: SqlDatabase,
+  statements: StatementCache,
   triplet: GreylistTriplet,
   t: GreylistAttemptSeconds,
 ): Promise<GreylistAttemptResult> {
@@ -231,7 +233,7 @@ async function recordWithGuards(
     0,
   ];
   for (let round = 0; round < MAX_ROUNDS; round++) {
-    const inserted = await insertIgnoringDuplicates(knex, dialect, T, columns, [values]);
+    const inserted = await insertOneIgnoringDuplicate(statements, dialect, T, columns, values);
     if (inserted === 1) return resultOf(triplet, 'new', newRow(triplet, t));
 
     const found = (await knex(T)
@@ -320,9 +322,12 @@ function domainsOf(row: Row): Pick<Row, 'senderDomain' | 'recipientDomain'> {
  */
 export async function recordGreylistAttempt(
   db: SqlDatabase,
+  statements: StatementCache,
   triplet: GreylistTriplet,
   times: GreylistAttemptTimes,
 ): Promise<GreylistAttemptResult> {
   const t = parseGreylistAttempt(triplet, times);
-  return db.dialect === 'pg' ? recordOnPostgres(db, triplet, t) : recordWithGuards(db, triplet, t);
+  return db.dialect === 'pg'
+    ? recordOnPostgres(statements, triplet, t)
+    : recordWithGuards(db, statements, triplet, t);
 }

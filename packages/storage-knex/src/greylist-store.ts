@@ -126,7 +126,7 @@ export function createKnexGreylistStore(db: SqlDatabase): GreylistStore {
       }),
 
     recordAttempt: (triplet, times) =>
-      withStoreErrors('greylist.recordAttempt', () => recordGreylistAttempt(db, triplet, times)),
+      withStoreErrors('greylist.recordAttempt', () => recordGreylistAttempt(db, statements, triplet, times)),
 
     findTriplets: (clientKey) =>
       withStoreErrors('greylist.findTriplets', async () => {

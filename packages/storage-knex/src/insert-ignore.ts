@@ -15,6 +15,7 @@ import type { Dialect } from './dialect.ts';
 import { rawAffected } from './raw-result.ts';
 import { quoteIdentifier } from './schema/spec.ts';
 import { chunks, intOf } from './sql.ts';
+import type { StatementCache } from './statement-cache.ts';
 
 /** Rows per statement: 3 columns × 300 rows stays far below every driver's limit on bound parameters. */
 const ROWS_PER_INSERT = 300;
@@ -25,6 +26,34 @@ const ER_DUP_ENTRY = 1062;
 function isDuplicateKey(err: unknown): boolean {
   const { errno, code } = (err ?? {}) as { errno?: unknown; code?: unknown };
   return errno === ER_DUP_ENTRY || code === 'ER_DUP_ENTRY';
+}
+
+/** The one-row `INSERT` of {@link insertOneIgnoringDuplicate}, with `?` placeholders. */
+function insertOneStatement(dialect: Dialect, table: string, columns: readonly string[]): string {
+  const q = (name: string) => quoteIdentifier(dialect, name);
+  const statement = `INSERT INTO ${q(table)} (${columns.map(q).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`;
+  return dialect === 'mysql' ? statement : `${statement} ON CONFLICT DO NOTHING`;
+}
+
+/**
+ * Insert one row unless a unique key already holds it, as {@link insertIgnoringDuplicates} does for one row,
+ * through a {@link StatementCache} (the statement is prepared once): for statements on a request's path.
+ *
+ * @returns 1 when inserted, 0 when the key was taken
+ */
+export async function insertOneIgnoringDuplicate(
+  statements: StatementCache,
+  dialect: Dialect,
+  table: string,
+  columns: readonly string[],
+  row: readonly (string | number)[],
+): Promise<number> {
+  try {
+    return (await statements.execute(insertOneStatement(dialect, table, columns), row)).affected;
+  } catch (err) {
+    if (dialect === 'mysql' && isDuplicateKey(err)) return 0;
+    throw err;
+  }
 }
 
 /**

@@ -66,3 +66,43 @@ describeEachBackend('statement cache', (backend) => {
     expect(rows).toEqual([]);
   });
 });
+
+describeEachBackend('statement cache: execute', (backend) => {
+  let storage: TestStorage;
+  beforeAll(async () => {
+    storage = await backend.createStorage();
+  });
+  afterAll(() => storage.destroy());
+
+  it('runs writes and reads from hand-written SQL, reporting affected rows and rows alike on every backend', async () => {
+    const { knex, dialect } = storage.databases.iredapd;
+    const statements = createStatementCache(knex, dialect);
+    const q = (name: string) => knex.raw('??', [name]).toQuery();
+    const insert = `INSERT INTO ${q(GREYLISTING.name)} (${q(G.account)}, ${q(G.sender)}, ${q(G.active)}) VALUES (?, ?, ?)`;
+    expect((await statements.execute(insert, ['@x.test', '@.', 1])).affected).toBe(1);
+    expect((await statements.execute(insert, ['@y.test', '@.', 0])).affected).toBe(1);
+    const update = `UPDATE ${q(GREYLISTING.name)} SET ${q(G.active)} = ? WHERE ${q(G.account)} IN (?, ?)`;
+    expect((await statements.execute(update, [1, '@x.test', '@y.test'])).affected).toBe(2);
+    const select = `SELECT ${q(G.account)} AS account FROM ${q(GREYLISTING.name)} WHERE ${q(G.active)} = ? ORDER BY ${q(G.account)}`;
+    const { rows, affected } = await statements.execute(select, [1]);
+    expect(rows.map((r) => String(r.account))).toEqual(['@x.test', '@y.test']);
+    expect(affected).toBe(2);
+  });
+
+  it('throws the driver error as it is, with its code, and keeps the pool usable', async () => {
+    const { knex, dialect } = storage.databases.iredapd;
+    const statements = createStatementCache(knex, dialect);
+    const q = (name: string) => knex.raw('??', [name]).toQuery();
+    const insert = `INSERT INTO ${q(GREYLISTING.name)} (${q(G.account)}, ${q(G.sender)}) VALUES (?, ?)`;
+    await statements.execute(insert, ['@dup.test', '@.']);
+    const err = await statements.execute(insert, ['@dup.test', '@.']).then(
+      () => undefined,
+      (e: unknown) => e as { code?: unknown },
+    );
+    expect(err?.code).toBeDefined();
+    // Every pooled connection still answers afterwards.
+    for (let i = 0; i < 12; i++) {
+      expect((await statements.execute(`SELECT 1 AS one`, [])).rows).toHaveLength(1);
+    }
+  });
+});
