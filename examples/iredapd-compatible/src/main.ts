@@ -11,10 +11,24 @@
  * node src/main.ts explain sender=a@example.net recipient=b@example.com client_address=192.0.2.10
  * ```
  *
+ * However it is started, it runs with the Node.js flags of `node-flags.ts` (`DAEMON_NODE_FLAGS`): when they are
+ * missing, the process replaces itself once (same PID) by `node <flags> src/main.ts <arguments>`.
+ *
  * @packageDocumentation
  */
 
-import { createDaemonCli } from './daemon-cli.ts';
+import { applyDaemonNodeFlags } from './node-flags.ts';
+
+// Before the daemon's modules load (hence the dynamic import below): when a flag is missing, this call does not
+// return; the process starts again with the flags.
+const missing = applyDaemonNodeFlags(process);
+if (missing.length > 0) {
+  process.stderr.write(
+    `policyd-iredapd: running without ${missing.join(' ')} (this Node.js cannot restart itself with them): ` +
+      'expect about 100 MB more memory\n',
+  );
+}
+const { createDaemonCli } = await import('./daemon-cli.ts');
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
