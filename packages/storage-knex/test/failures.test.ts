@@ -108,6 +108,35 @@ describeEachBackend(
       expect(await lookup()).toBe(true);
       expect(await Promise.all([lookup(), lookup(), lookup()])).toEqual([true, true, true]);
     });
+
+    it('recovers the statement cache (prepared statements) after the server killed its connections', async () => {
+      const storage = await backend.createStorage();
+      open.push(storage);
+      const query = {
+        recipients: ['user@example.com', '@example.com', '@.'],
+        senders: ['a@example.net', '@example.net', '@.'],
+        clientAddress: '192.0.2.1',
+        clientKey: '192.0.2.1',
+        now: Date.now(),
+      };
+      const load = () => storage.greylist.loadContext(query).then((c) => c.passedTriplets);
+      expect(await Promise.all([load(), load(), load()])).toEqual([0, 0, 0]);
+      const admin = await openStorage({ client, iredapd: backend.settingsFor(storage.names.iredapd) });
+      open.push(admin);
+      expect(
+        await killConnections(admin.databases.iredapd.knex, backend.dialect, storage.names.iredapd),
+      ).toBeGreaterThan(0);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(await load()).toBe(0);
+      expect(await Promise.all([load(), load(), load()])).toEqual([0, 0, 0]);
+      if (backend.dialect === 'mysql') {
+        // A bounded per-connection statement cache (mysql2 preallocates its default of 16 000 entries).
+        const config = storage.databases.iredapd.knex.client.config as {
+          connection: Record<string, unknown>;
+        };
+        expect(config.connection.maxPreparedStatements).toBeLessThanOrEqual(1000);
+      }
+    });
   },
   { only: ['mariadb', 'postgres'] },
 );
