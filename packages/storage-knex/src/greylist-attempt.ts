@@ -149,6 +149,9 @@ UNION ALL
 SELECT outcome, ${result('upd')} FROM upd`;
 }
 
+/** The PostgreSQL statement, built once (it only depends on the table's names). */
+const POSTGRES_ATTEMPT = postgresStatement();
+
 function postgresBindings(triplet: GreylistTriplet, t: GreylistAttemptSeconds): unknown[] {
   const key = [triplet.sender, triplet.recipient, triplet.clientKey];
   const { now } = t;
@@ -187,7 +190,7 @@ async function recordOnPostgres(
   triplet: GreylistTriplet,
   t: GreylistAttemptSeconds,
 ): Promise<GreylistAttemptResult> {
-  const sql = postgresStatement();
+  const sql = POSTGRES_ATTEMPT;
   const bindings = postgresBindings(triplet, t);
   for (let round = 0; round < MAX_ROUNDS; round++) {
     const [row] = (await statements.execute(sql, bindings)).rows;
