@@ -221,6 +221,8 @@ interface Scenario {
   readonly expected: string;
   /** Requests sent (unmeasured) before the cell, so that the daemon's caches hold what a running one's do. */
   readonly primeRequests?: number;
+  /** Numbered clients it uses up: later cells start after them, so that none repeats within a run. */
+  readonly usesUp?: 'triplets' | 'cold clients';
   next(): string;
 }
 
@@ -229,6 +231,7 @@ function newTriplets(start: number): Scenario {
   let n = start;
   return {
     label: 'new triplet (451)',
+    usesUp: 'triplets',
     expected: GREYLISTED,
     next: () => {
       n++;
@@ -276,6 +279,7 @@ function coldPassedClients(start: number): Scenario {
   let n = start;
   return {
     label: 'passed client, first in a minute (DUNNO)',
+    usesUp: 'cold clients',
     expected: 'DUNNO',
     next: () => {
       n++;
@@ -831,8 +835,8 @@ export async function benchDaemon(
                 ...options,
                 expected: scenario.expected,
               });
-              if (scenario.expected === GREYLISTED) tripletBase += cell.answered + connections;
-              if (scenario.label.startsWith('passed client, first')) coldBase += cell.answered + connections;
+              if (scenario.usesUp === 'triplets') tripletBase += cell.answered + connections;
+              if (scenario.usesUp === 'cold clients') coldBase += cell.answered + connections;
               const row: DaemonBenchRow = {
                 backend: prepared.name,
                 scenario: scenario.label,
