@@ -20,7 +20,9 @@
  * The daemon runs in its own process (this file, bundled, with `--serve`), as in production: the daemon's
  * usual info log line per request (to a temporary file), `smtp_sessions` rows, greylisting's SPF bypass on
  * with a fake in-process DNS (no record for any sender domain, so no real DNS query), and the Node.js flags
- * every launcher of the daemon uses (`DAEMON_NODE_FLAGS`, examples/iredapd-compatible/src/node-flags.ts).
+ * every launcher of the daemon uses (`DAEMON_NODE_FLAGS`, examples/iredapd-compatible/src/node-flags.ts), and
+ * their environment (`DAEMON_ENVIRONMENT`: glibc's `MALLOC_ARENA_MAX=2`; a value in the bench's own environment
+ * wins).
  * Memory: its peak RSS (`maxRSS`) over the whole run; RSS and V8's heap (`process.memoryUsage()`) sampled
  * after every cell; at the end of a backend's cells `process.memoryUsage()` and V8's heap spaces
  * (`v8.getHeapSpaceStatistics()`) before and after a full GC. The baseline, measured in the same run at every
@@ -28,9 +30,11 @@
  * it decodes the same requests and answers DUNNO.
  *
  * Run standalone: `npx node bench/daemon.ts [--duration 1500] [--warmup 300] [--levels 1,8,32]
- * [--backends sqlite,mariadb,postgres] [--node-flags='<flags>']`. `--backends` picks backends (default all
- * three); `--node-flags` replaces the daemon's Node.js flags to try others (`''`: none, Node's defaults; with
- * `=`, as the value starts with `--`). `POLICYD_BENCH_HEAP_SNAPSHOT=<dir>` writes a heap snapshot of each
+ * [--backends sqlite,mariadb,postgres] [--node-flags='<flags>'] [--setting name=<JSON>]…`. `--backends` picks
+ * backends (default all three); `--node-flags` replaces the daemon's Node.js flags to try others (`''`: none,
+ * Node's defaults; with `=`, as the value starts with `--`); `--setting` overrides one of the daemon's settings
+ * (e.g. `--setting greylisting_write_behind=false` for iRedAPD's write before the answer); `--scenarios` picks
+ * cells of `new,passed,cold,eom` (default all). `POLICYD_BENCH_HEAP_SNAPSHOT=<dir>` writes a heap snapshot of each
  * daemon after its memory figures, `POLICYD_BENCH_CPU_PROF=<dir>` a CPU profile of every server process. It
  * bundles itself and the codec server with esbuild first (into `node_modules/.cache/policyd-bench/`), so every
  * `@policyd/*` import comes from source and Node's TypeScript loader is not in the measured memory. Server
@@ -49,7 +53,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 import knexFactory, { type Knex } from 'knex';
-import { DAEMON_NODE_FLAGS } from '../examples/iredapd-compatible/src/node-flags.ts';
+import { DAEMON_ENVIRONMENT, DAEMON_NODE_FLAGS } from '../examples/iredapd-compatible/src/node-flags.ts';
 import type { KnexStorage } from '../packages/storage-knex/src/index.ts';
 import { openConnections, POSTFIX_RCPT_REQUEST } from './load.ts';
 
@@ -83,6 +87,10 @@ export interface DaemonBenchOptions {
   readonly backends: readonly string[];
   /** Node.js flags of the daemon process (besides `--expose-gc`). */
   readonly nodeFlags: readonly string[];
+  /** Scenarios to measure, of {@link DAEMON_BENCH_SCENARIOS}; default all. */
+  readonly scenarios?: readonly string[];
+  /** Daemon settings over the bench's own (e.g. `{ greylisting_write_behind: false }`). */
+  readonly settings?: Readonly<Record<string, unknown>>;
 }
 
 /** The backends, in the order they run. */
@@ -188,6 +196,8 @@ export interface DaemonBenchReport {
   readonly skipped: readonly string[];
   /** Node.js flags of the daemon process. */
   readonly nodeFlags: readonly string[];
+  /** Settings given over the bench's own. */
+  readonly settings: Readonly<Record<string, unknown>>;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -216,7 +226,12 @@ function request(values: Readonly<Record<string, string>>): string {
 const user = (i: number) => `u${i % USERS}@d${i % DOMAINS}.test`;
 const ip = (a: number, n: number) => `${a}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 
+/** Scenario names for `--scenarios`, in the order the cells run. */
+export const DAEMON_BENCH_SCENARIOS: readonly string[] = Object.freeze(['new', 'passed', 'cold', 'eom']);
+
 interface Scenario {
+  /** One of {@link DAEMON_BENCH_SCENARIOS}. */
+  readonly name: string;
   readonly label: string;
   readonly expected: string;
   /** Requests sent (unmeasured) before the cell, so that the daemon's caches hold what a running one's do. */
@@ -230,6 +245,7 @@ interface Scenario {
 function newTriplets(start: number): Scenario {
   let n = start;
   return {
+    name: 'new',
     label: 'new triplet (451)',
     usesUp: 'triplets',
     expected: GREYLISTED,
@@ -254,6 +270,7 @@ function newTriplets(start: number): Scenario {
 function passedClients(): Scenario {
   let n = 0;
   return {
+    name: 'passed',
     label: 'passed client (DUNNO)',
     expected: 'DUNNO',
     primeRequests: PASSED_CLIENTS,
@@ -278,6 +295,7 @@ function passedClients(): Scenario {
 function coldPassedClients(start: number): Scenario {
   let n = start;
   return {
+    name: 'cold',
     label: 'passed client, first in a minute (DUNNO)',
     usesUp: 'cold clients',
     expected: 'DUNNO',
@@ -298,6 +316,7 @@ function coldPassedClients(start: number): Scenario {
 function endOfMessage(): Scenario {
   let n = 0;
   return {
+    name: 'eom',
     label: 'END-OF-MESSAGE (DUNNO)',
     expected: 'DUNNO',
     next: () => {
@@ -431,13 +450,18 @@ interface Child {
   readonly port: number;
 }
 
-async function startChild(args: readonly string[], nodeFlags: readonly string[] = []): Promise<Child> {
+async function startChild(
+  args: readonly string[],
+  nodeFlags: readonly string[] = [],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Child> {
   // POLICYD_BENCH_CPU_PROF=<dir>: write a V8 CPU profile of every server process there (to see what dominates).
   // POLICYD_BENCH_HEAP_SNAPSHOT=<dir>: a heap snapshot of each daemon at the end of its cells, after the GC.
   const profile = process.env.POLICYD_BENCH_CPU_PROF;
   const flags = profile === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profile];
   const child = spawn(process.execPath, ['--expose-gc', ...nodeFlags, ...flags, ...args], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env,
   });
   const failed = once(child, 'exit').then(([code]) => {
     throw new Error(`server process exited (${String(code)}) before listening`);
@@ -788,11 +812,13 @@ export async function benchDaemon(
             plugins: PLUGINS,
             log_level: 'info',
             listen_address: '127.0.0.1',
+            ...options.settings,
           }),
         );
         const daemon = await startChild(
           [self, '--serve', config, join(dir, `${prepared.name}.log`)],
           options.nodeFlags,
+          { ...DAEMON_ENVIRONMENT, ...process.env },
         );
         const sampledMax = { rss: 0, heapTotal: 0 };
         try {
@@ -822,7 +848,7 @@ export async function benchDaemon(
               passedClients(),
               coldPassedClients(coldBase),
               endOfMessage(),
-            ];
+            ].filter((scenario) => options.scenarios?.includes(scenario.name) ?? true);
             for (const scenario of scenarios) {
               if (scenario.primeRequests !== undefined) {
                 await drive(daemon.port, connections, scenario, {
@@ -876,7 +902,7 @@ export async function benchDaemon(
     await stopChild(baseline);
     rmSync(dir, { recursive: true, force: true });
   }
-  return { rows, backends, skipped, nodeFlags: options.nodeFlags };
+  return { rows, backends, skipped, nodeFlags: options.nodeFlags, settings: options.settings ?? {} };
 }
 
 async function measure(
@@ -937,6 +963,9 @@ function formatSpaces(memory: DaemonMemoryReport): string {
 export function formatDaemonReport(report: DaemonBenchReport): string {
   const lines = [
     `Daemon's Node.js flags: ${report.nodeFlags.length === 0 ? 'none' : `\`${report.nodeFlags.join(' ')}\``}`,
+    ...Object.entries(report.settings).map(
+      ([name, value]) => `Setting: \`${name} = ${JSON.stringify(value)}\``,
+    ),
     '',
     '| backend | scenario | conns | req/s | p50 ms | p99 ms | vs baseline | daemon CPU µs/req | expected answers |',
     '|---|---|---:|---:|---:|---:|---:|---:|---|',
@@ -1006,8 +1035,16 @@ async function main(codecBundle: string): Promise<void> {
       levels: { type: 'string', default: DEFAULT_DAEMON_BENCH.levels.join(',') },
       backends: { type: 'string', default: DEFAULT_DAEMON_BENCH.backends.join(',') },
       'node-flags': { type: 'string', default: DEFAULT_DAEMON_BENCH.nodeFlags.join(' ') },
+      setting: { type: 'string', multiple: true, default: [] },
+      scenarios: { type: 'string', default: DAEMON_BENCH_SCENARIOS.join(',') },
     },
   });
+  const settings: Record<string, unknown> = {};
+  for (const assignment of values.setting) {
+    const at = assignment.indexOf('=');
+    if (at < 1) throw new Error(`--setting ${assignment}: expected name=<JSON value>`);
+    settings[assignment.slice(0, at)] = JSON.parse(assignment.slice(at + 1));
+  }
   const cpu = cpus();
   console.log(
     `# policyd-iredapd daemon benchmark\n\nNode ${process.version}, ${process.platform}/${process.arch}, ` +
@@ -1021,6 +1058,8 @@ async function main(codecBundle: string): Promise<void> {
       levels: values.levels.split(',').map(Number),
       backends: values.backends.split(',').filter((b) => b !== ''),
       nodeFlags: values['node-flags'].split(/\s+/).filter((f) => f !== ''),
+      settings,
+      scenarios: values.scenarios.split(',').filter((name) => name !== ''),
     },
     codecBundle,
     (line) => console.error(line),

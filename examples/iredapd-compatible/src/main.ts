@@ -11,8 +11,9 @@
  * node src/main.ts explain sender=a@example.net recipient=b@example.com client_address=192.0.2.10
  * ```
  *
- * However it is started, it runs with the Node.js flags of `node-flags.ts` (`DAEMON_NODE_FLAGS`): when they are
- * missing, the process replaces itself once (same PID) by `node <flags> src/main.ts <arguments>`.
+ * However it is started, it runs with the Node.js flags and environment of `node-flags.ts` (`DAEMON_NODE_FLAGS`,
+ * `DAEMON_ENVIRONMENT`): when they are missing, the process replaces itself once (same PID) by `node <flags>
+ * src/main.ts <arguments>` with them.
  *
  * @packageDocumentation
  */
@@ -25,7 +26,7 @@ const missing = applyDaemonNodeFlags(process);
 if (missing.length > 0) {
   process.stderr.write(
     `policyd-iredapd: running without ${missing.join(' ')} (this Node.js cannot restart itself with them): ` +
-      'expect about 100 MB more memory\n',
+      'expect more memory (up to about 100 MB without the flags, ≈ 12 MB without MALLOC_ARENA_MAX)\n',
   );
 }
 const { createDaemonCli } = await import('./daemon-cli.ts');

@@ -4,7 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it, vi } from 'vitest';
 import {
   applyDaemonNodeFlags,
+  DAEMON_ENVIRONMENT,
   DAEMON_NODE_FLAGS,
+  missingEnvironment,
   missingNodeFlags,
   type NodeProcessLike,
 } from './node-flags.ts';
@@ -27,18 +29,34 @@ describe('missingNodeFlags', () => {
   });
 });
 
+describe('missingEnvironment', () => {
+  it("lists glibc's MALLOC_ARENA_MAX when unset, nothing when the environment sets it (to any value)", () => {
+    expect(DAEMON_ENVIRONMENT).toEqual({ MALLOC_ARENA_MAX: '2' });
+    expect(missingEnvironment({ PATH: '/usr/bin' })).toEqual(['MALLOC_ARENA_MAX=2']);
+    expect(missingEnvironment({ MALLOC_ARENA_MAX: '8' })).toEqual([]);
+  });
+});
+
 describe('applyDaemonNodeFlags', () => {
-  const fake = (execArgv: string[], execve?: NodeProcessLike['execve']): NodeProcessLike => ({
+  const fake = (
+    execArgv: string[],
+    execve?: NodeProcessLike['execve'],
+    env: NodeJS.ProcessEnv = { PATH: '/usr/bin' },
+  ): NodeProcessLike => ({
     execPath: '/usr/bin/node',
     execArgv,
     argv: ['/usr/bin/node', '/opt/policyd/src/main.ts', '--config', '/opt/iredapd/settings.py'],
-    env: { PATH: '/usr/bin' },
+    env,
     execve,
   });
+  const complete = { PATH: '/usr/bin', ...DAEMON_ENVIRONMENT };
 
   it('replaces the process by node with the missing flags first, then its own flags, script and arguments', () => {
     const execve = vi.fn();
-    expect(applyDaemonNodeFlags(fake(['--inspect'], execve as never))).toEqual(DAEMON_NODE_FLAGS);
+    expect(applyDaemonNodeFlags(fake(['--inspect'], execve as never))).toEqual([
+      ...DAEMON_NODE_FLAGS,
+      'MALLOC_ARENA_MAX=2',
+    ]);
     expect(execve).toHaveBeenCalledWith(
       '/usr/bin/node',
       [
@@ -49,15 +67,37 @@ describe('applyDaemonNodeFlags', () => {
         '--config',
         '/opt/iredapd/settings.py',
       ],
-      { PATH: '/usr/bin' },
+      complete,
     );
   });
 
-  it('does nothing when the flags are there, and reports them missing when it cannot restart', () => {
+  it('restarts for the environment alone, keeping the flags and an admin-set value', () => {
     const execve = vi.fn();
-    expect(applyDaemonNodeFlags(fake([...DAEMON_NODE_FLAGS], execve as never))).toEqual([]);
+    expect(applyDaemonNodeFlags(fake([...DAEMON_NODE_FLAGS], execve as never))).toEqual([
+      'MALLOC_ARENA_MAX=2',
+    ]);
+    expect(execve).toHaveBeenCalledWith(
+      '/usr/bin/node',
+      [
+        '/usr/bin/node',
+        ...DAEMON_NODE_FLAGS,
+        '/opt/policyd/src/main.ts',
+        '--config',
+        '/opt/iredapd/settings.py',
+      ],
+      complete,
+    );
+    execve.mockClear();
+    const own = { PATH: '/usr/bin', MALLOC_ARENA_MAX: '4' };
+    expect(applyDaemonNodeFlags(fake(['--inspect'], execve as never, own))).toEqual(DAEMON_NODE_FLAGS);
+    expect(execve.mock.calls[0]?.[2]).toEqual(own);
+  });
+
+  it('does nothing when the flags and environment are there, and reports them missing when it cannot restart', () => {
+    const execve = vi.fn();
+    expect(applyDaemonNodeFlags(fake([...DAEMON_NODE_FLAGS], execve as never, complete))).toEqual([]);
     expect(execve).not.toHaveBeenCalled();
-    expect(applyDaemonNodeFlags(fake([]))).toEqual(DAEMON_NODE_FLAGS);
+    expect(applyDaemonNodeFlags(fake([]))).toEqual([...DAEMON_NODE_FLAGS, 'MALLOC_ARENA_MAX=2']);
   });
 });
 
@@ -68,9 +108,9 @@ describe('the launchers run the daemon with DAEMON_NODE_FLAGS', () => {
     expect(result.status).toBe(0);
   });
 
-  it('`node src/main.ts` restarts itself once, in the same process, with the flags', () => {
+  it('`node src/main.ts` restarts itself once, in the same process, with the flags and environment', () => {
     // Printed by every process that loads main.ts: the plain start and the restarted one.
-    const probe = `data:text/javascript,process.stderr.write('probe '+process.pid+' '+JSON.stringify(process.execArgv)+'\\n')`;
+    const probe = `data:text/javascript,process.stderr.write('probe '+process.pid+' '+JSON.stringify([process.execArgv,process.env.MALLOC_ARENA_MAX??null])+'\\n')`;
     const result = spawnSync(
       process.execPath,
       [
@@ -81,7 +121,7 @@ describe('the launchers run the daemon with DAEMON_NODE_FLAGS', () => {
         example('src/main.ts'),
         '--help',
       ],
-      { encoding: 'utf8', timeout: 30_000 },
+      { encoding: 'utf8', timeout: 30_000, env: { ...process.env, MALLOC_ARENA_MAX: undefined } },
     );
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/^Usage: policyd-iredapd/);
@@ -89,13 +129,15 @@ describe('the launchers run the daemon with DAEMON_NODE_FLAGS', () => {
       .split('\n')
       .filter((line) => line.startsWith('probe '))
       .map((line) => {
-        const [, pid, argv] = /^probe (\d+) (.*)$/.exec(line) ?? [];
-        return { pid: Number(pid), execArgv: JSON.parse(argv ?? '[]') as string[] };
+        const [, pid, json] = /^probe (\d+) (.*)$/.exec(line) ?? [];
+        const [execArgv, arenas] = JSON.parse(json ?? '[[],null]') as [string[], string | null];
+        return { pid: Number(pid), execArgv, arenas };
       });
     expect(probes).toHaveLength(2);
     expect(probes[1]?.pid).toBe(probes[0]?.pid);
     expect(missingNodeFlags(probes[0]?.execArgv ?? [], undefined)).toEqual(DAEMON_NODE_FLAGS);
     expect(probes[1]?.execArgv.slice(0, DAEMON_NODE_FLAGS.length)).toEqual(DAEMON_NODE_FLAGS);
+    expect(probes.map((p) => p.arenas)).toEqual([null, '2']);
   });
 
   it('the bin, `npm start` and the systemd unit all start src/main.ts, which applies the flags', () => {

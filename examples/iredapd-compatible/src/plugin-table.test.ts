@@ -242,6 +242,35 @@ describe('createPlugins', () => {
     },
   );
 
+  it.each([
+    ['True', ['loadContext', 'recordFirstAttempts']],
+    ['False', ['loadContext', 'recordAttempt']],
+  ])('records a first attempt behind the answer for greylisting_write_behind = %s', async (flag, calls) => {
+    const stores = createMemoryStores({ domains: { domains: [{ domain: 'example.com' }] } });
+    stores.greylist.seed({
+      settings: [{ account: '@.', priority: 0, sender: '@.', senderPriority: 0, active: 1 }],
+    });
+    const called: string[] = [];
+    const greylist = new Proxy(stores.greylist, {
+      get(target, property, receiver) {
+        const value: unknown = Reflect.get(target, property, receiver);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          called.push(String(property));
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const { policy } = await setup(`plugins = ['greylisting']\ngreylisting_write_behind = ${flag}`, {
+      stores: { ...stores, greylist },
+    });
+    const first = await evaluateRequest(policy, sender);
+    expect(toAction(first.decision)).toMatch(/^451 4\.7\.1 /);
+    await policy.close();
+    expect(called).toEqual(calls);
+    expect(await stores.greylist.findTriplets('192.0.2.10')).toHaveLength(1);
+  });
+
   it("reproduces iRedAPD's order: greylisting runs before the blacklist unless PLUGIN_PRIORITIES says otherwise", async () => {
     const blacklist = async (stores: MemoryStores) =>
       stores.wblist.add({

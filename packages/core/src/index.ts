@@ -30,6 +30,8 @@ export {
   parseAccount,
 } from './accounts.ts';
 export { domainOf, isDomain, isEmail, localPartOf, stripExtension } from './address.ts';
+export type { BatchWriter, BatchWriterOptions, BatchWriterOverload } from './batch-writer.ts';
+export { createBatchWriter } from './batch-writer.ts';
 export type {
   AttributeField,
   AttributeFieldsOfKind,
@@ -94,10 +96,13 @@ export { DEFAULT_CLEANUP_BATCH_SIZE, resolveCleanupOptions } from './stores/clea
 export type { DomainInfo, DomainStore } from './stores/domain-store.ts';
 export type { GreylistAttemptSeconds, ParsedGreylistPair } from './stores/greylist-input.ts';
 export {
+  firstAttemptState,
+  fitsTrackingTable,
   GENERATED_WHITELIST_ACCOUNT,
   GREYLIST_ACCOUNT_TYPES,
   GREYLIST_NETWORK_TYPES,
   GREYLIST_SENDER_TYPES,
+  GREYLIST_TRACKING_WIDTHS,
   generatedWhitelistComment,
   parseDomainNetworks,
   parseGreylistAccount,
@@ -112,6 +117,8 @@ export type {
   GreylistContext,
   GreylistContextQuery,
   GreylistDomainRemoval,
+  GreylistFirstAttempt,
+  GreylistFirstAttemptsResult,
   GreylistNetworkReplacement,
   GreylistPair,
   GreylistSetting,

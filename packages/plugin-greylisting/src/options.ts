@@ -101,6 +101,19 @@ export interface GreylistingOptions {
   readonly passedClientCacheTtlMs?: number;
   /** Most clients {@link passedClientCacheTtlMs} remembers; the least recently used go first. Default 10 000. */
   readonly passedClientCacheSize?: number;
+  /**
+   * Beyond iRedAPD: answer a triplet's first attempt before its tracking row is written. The context look-up
+   * also reads the triplet's row; when there is none, the plugin defers the request at once and queues the row,
+   * and a background writer inserts the queued rows together (`GreylistStore.recordFirstAttempts`, one
+   * multi-row `INSERT` per batch). So a first attempt costs one SQL statement on the request's path instead of
+   * two, and the inserts of many first attempts share one commit. Same answers: the client's retry comes
+   * minutes later, long after the row is written. Consequences: a row whose insert fails (database down at
+   * that moment, or a value too long for its column) is lost, logged, and the triplet's next attempt counts as
+   * a first attempt again; rows still queued when the process dies are lost the same way (`close()` writes
+   * them). When 10 000 rows are waiting, first attempts are recorded before the answer again until the queue
+   * drains. Starts with the plugin's `init` (`createPolicy` calls it). Default false.
+   */
+  readonly writeBehindFirstAttempts?: boolean;
   /** Plugin priority; higher runs first. Default 80 (iRedAPD's). */
   readonly priority?: number;
 }
@@ -143,6 +156,8 @@ export interface ResolvedGreylistingOptions {
   readonly passedClientCacheTtlMs: number;
   /** Most passed clients remembered. */
   readonly passedClientCacheSize: number;
+  /** First attempts are written behind the answer. */
+  readonly writeBehindFirstAttempts: boolean;
   /** Plugin priority. */
   readonly priority: number;
 }
@@ -264,6 +279,11 @@ export function resolveGreylistingOptions(options: GreylistingOptions): Resolved
     domains: options.domains,
     message,
     trainingMode: booleanOption('trainingMode', options.trainingMode, false),
+    writeBehindFirstAttempts: booleanOption(
+      'writeBehindFirstAttempts',
+      options.writeBehindFirstAttempts,
+      false,
+    ),
     blockMs,
     authExpireMs,
     unauthExpireMs,

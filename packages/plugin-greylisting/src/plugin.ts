@@ -5,21 +5,29 @@
  * Order: authenticated sender → trusted client → whitelists → settings → client already passed → SPF bypass →
  * triplet tracking. Store round trips: `loadContext` (concurrently with the alias-domain look-up), then one
  * write (`refreshPassed` or `recordAttempt`); a recipient in an alias domain adds one `loadContext`. With
- * `passedClientCacheTtlMs`, a client remembered as passed costs none.
+ * `passedClientCacheTtlMs`, a client remembered as passed costs none; with `writeBehindFirstAttempts`, a
+ * first attempt costs the `loadContext` alone (its row is written after the answer, batched).
  */
 
 import {
+  type BatchWriter,
   clientNetwork,
+  createBatchWriter,
   createTtlCache,
   Decision,
   type DomainStore,
   everyWildcardIPv4,
+  firstAttemptState,
+  type GreylistAttemptResult,
   type GreylistContext,
   type GreylistContextQuery,
+  type GreylistFirstAttempt,
   type GreylistStore,
+  type GreylistTriplet,
   type GreylistWhitelistMatch,
   isDomain,
   isEmail,
+  type Logger,
   localPartOf,
   normalizeIp,
   type PolicyContext,
@@ -66,12 +74,49 @@ async function loadContexts(
   const known = new Set(query.recipients);
   const extra = policyAddresses(`${localPartOf(recipient)}@${target}`).filter((a) => !known.has(a));
   if (extra.length === 0) return context;
-  const more = await store.loadContext({ ...query, recipients: extra });
+  const { triplet: _asked, ...aliasQuery } = query; // the triplet's row came with the first context
+  const more = await store.loadContext({ ...aliasQuery, recipients: extra });
   return {
     whitelist: [...context.whitelist, ...more.whitelist],
     settings: [...context.settings, ...more.settings].sort(compareSettings),
     passedTriplets: context.passedTriplets,
+    ...(context.triplet === undefined ? {} : { triplet: context.triplet }),
   };
+}
+
+function describeTriplet(t: GreylistTriplet): string {
+  return `${t.sender || '<>'} -> ${t.recipient}, client ${t.clientKey}`;
+}
+
+/** The background writer of first attempts (option `writeBehindFirstAttempts`). */
+function firstAttemptWriter(store: GreylistStore, log: Logger): BatchWriter<GreylistFirstAttempt> {
+  return createBatchWriter<GreylistFirstAttempt>({
+    name: 'greylisting first-attempt writer',
+    async write(attempts) {
+      const { unstorable } = await store.recordFirstAttempts(attempts);
+      for (const triplet of unstorable) {
+        log.warn(
+          { triplet },
+          `greylisting: triplet not recorded, a value is longer than its column (${describeTriplet(triplet)})`,
+        );
+      }
+    },
+    onFailure(err, attempts) {
+      const n = attempts.length;
+      log.error(
+        { err, lost: n },
+        `greylisting: ${n} first ${n === 1 ? 'attempt' : 'attempts'} not recorded, their retries count as first attempts again: ${String(err)}`,
+      );
+    },
+    onOverload(event) {
+      if (event.state === 'full') {
+        log.warn(
+          { maxQueued: event.maxQueued },
+          'greylisting: the database does not keep up, recording first attempts before answering until the queue drains',
+        );
+      }
+    },
+  });
 }
 
 /**
@@ -102,6 +147,8 @@ export function greylisting(options: GreylistingOptions): PolicyPlugin {
   // passed triplets expire (days): every answer before it is DUNNO as well.
   const passedClients =
     o.passedClientCacheTtlMs > 0 ? createTtlCache<true>(o.passedClientCacheSize) : undefined;
+  // Created by init, which gives the logger its failures go to.
+  let firstAttempts: BatchWriter<GreylistFirstAttempt> | undefined;
 
   async function check(request: PolicyRequest, ctx: PolicyContext): Promise<Decision> {
     if (request.saslUsername.address !== '') {
@@ -124,6 +171,14 @@ export function greylisting(options: GreylistingOptions): PolicyPlugin {
       );
     }
     const senders = policyAddresses(request.sender.withoutExtension);
+    const senderDomain = request.sender.domain;
+    const triplet: GreylistTriplet = {
+      sender: request.sender.withoutExtension,
+      senderDomain,
+      recipient: request.recipient.withoutExtension,
+      recipientDomain: request.recipient.domain,
+      clientKey,
+    };
     const query: GreylistContextQuery = {
       recipients: policyAddresses(request.recipient.withoutExtension),
       // The sender as sent too: rows written with an address extension (iRedAPD's outbound-recipient
@@ -132,6 +187,7 @@ export function greylisting(options: GreylistingOptions): PolicyPlugin {
       clientAddress: client,
       clientKey,
       now,
+      ...(firstAttempts === undefined ? {} : { triplet }),
     };
     const context = await loadContexts(o.store, o.domains, request, query);
 
@@ -155,7 +211,6 @@ export function greylisting(options: GreylistingOptions): PolicyPlugin {
     }
 
     const notes = [`enabled by ${setting}`];
-    const senderDomain = request.sender.domain;
     if (spf !== undefined && senderDomain !== '' && senderDomain !== o.srsDomain && isDomain(senderDomain)) {
       const verdict = await spf.check({
         domain: senderDomain,
@@ -172,38 +227,32 @@ export function greylisting(options: GreylistingOptions): PolicyPlugin {
     }
     if (clientKey !== client) notes.push(`client ${clientKey}`);
 
-    const attempt = await o.store.recordAttempt(
-      {
-        sender: request.sender.withoutExtension,
-        senderDomain,
-        recipient: request.recipient.withoutExtension,
-        recipientDomain: request.recipient.domain,
-        clientKey,
-      },
-      {
-        now,
-        blockExpiresAt: now + o.blockMs,
-        unauthExpiresAt: now + o.unauthExpireMs,
-        authExpiresAt: now + o.authExpireMs,
-      },
-    );
-    const { triplet } = attempt;
+    const times = {
+      now,
+      blockExpiresAt: now + o.blockMs,
+      unauthExpiresAt: now + o.unauthExpireMs,
+      authExpiresAt: now + o.authExpireMs,
+    };
+    // A triplet with no row: answer now, write the row behind (unless the queue is full).
+    const attempt: GreylistAttemptResult =
+      context.triplet === null && firstAttempts?.offer({ triplet, times }) === true
+        ? { outcome: 'new', triplet: firstAttemptState(triplet, times) }
+        : await o.store.recordAttempt(triplet, times);
+    const state = attempt.triplet;
     let why: string;
     switch (attempt.outcome) {
       case 'passed':
-        return Decision.dunno(
-          `passed greylisting: retried after ${formatDuration(now - triplet.firstSeenAt)}`,
-        );
+        return Decision.dunno(`passed greylisting: retried after ${formatDuration(now - state.firstSeenAt)}`);
       case 'still-passed':
         return Decision.dunno('passed greylisting: triplet passed before');
       case 'new':
-        why = `greylisted: new triplet, retry accepted after ${formatDuration(triplet.blockExpiresAt - now)}`;
+        why = `greylisted: new triplet, retry accepted after ${formatDuration(state.blockExpiresAt - now)}`;
         break;
       case 'restarted':
-        why = `greylisted: triplet expired, starting over, retry accepted after ${formatDuration(triplet.blockExpiresAt - now)}`;
+        why = `greylisted: triplet expired, starting over, retry accepted after ${formatDuration(state.blockExpiresAt - now)}`;
         break;
       case 'too-early':
-        why = `greylisted: retry too early, ${formatDuration(triplet.blockExpiresAt - now)} left (deferred ${triplet.blockedCount} times)`;
+        why = `greylisted: retry too early, ${formatDuration(state.blockExpiresAt - now)} left (deferred ${state.blockedCount} times)`;
         break;
     }
     const reason = `${why}; ${notes.join('; ')}`;
@@ -216,5 +265,11 @@ export function greylisting(options: GreylistingOptions): PolicyPlugin {
     priority: o.priority,
     states: ['RCPT'],
     check,
+    init(ctx) {
+      if (o.writeBehindFirstAttempts) firstAttempts ??= firstAttemptWriter(o.store, ctx.log);
+    },
+    async close() {
+      await firstAttempts?.drain();
+    },
   };
 }

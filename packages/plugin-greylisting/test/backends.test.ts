@@ -8,6 +8,7 @@ import { seedGreylist } from '../../storage-knex/test/greylist-seed.ts';
 import type { StoresFactory } from './harness.ts';
 import { describeGreylistingPlugin } from './plugin-suite.ts';
 import { describeGreylistingAdmin } from './refresh-suite.ts';
+import { describeWriteBehind } from './write-behind-suite.ts';
 
 describeEachBackend('greylisting', (backend) => {
   const factory: StoresFactory = async () => {
@@ -22,4 +23,5 @@ describeEachBackend('greylisting', (backend) => {
   };
   describeGreylistingPlugin(backend.name, factory);
   describeGreylistingAdmin(backend.name, factory);
+  describeWriteBehind(backend.name, factory);
 });

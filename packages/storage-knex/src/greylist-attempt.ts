@@ -99,6 +99,39 @@ function newRow(triplet: GreylistTriplet, t: GreylistAttemptSeconds): Row {
   };
 }
 
+/** The columns of a first attempt's `INSERT`, in the order of {@link firstAttemptValues}. */
+export const FIRST_ATTEMPT_COLUMNS: readonly string[] = Object.freeze([
+  C.sender,
+  C.recipient,
+  C.clientAddress,
+  C.senderDomain,
+  C.rcptDomain,
+  C.initTime,
+  C.blockExpired,
+  C.recordExpired,
+  C.blockedCount,
+  C.passed,
+]);
+
+/** The values of the row a first attempt inserts (outcome `new`), in {@link FIRST_ATTEMPT_COLUMNS} order. */
+export function firstAttemptValues(
+  triplet: GreylistTriplet,
+  t: Pick<GreylistAttemptSeconds, 'now' | 'blockExpires' | 'unauthExpires'>,
+): (string | number)[] {
+  return [
+    triplet.sender,
+    triplet.recipient,
+    triplet.clientKey,
+    triplet.senderDomain,
+    triplet.recipientDomain,
+    t.now,
+    t.blockExpires,
+    t.unauthExpires,
+    1,
+    0,
+  ];
+}
+
 function contention(triplet: GreylistTriplet): PolicydError {
   return new PolicydError(
     'POLICYD_ERR_STORE',
@@ -210,33 +243,10 @@ async function recordWithGuards(
   const { knex, dialect } = db;
   const mysql = dialect === 'mysql';
   const q = (name: string) => quoteIdentifier(dialect, name);
-  const columns = [
-    C.sender,
-    C.recipient,
-    C.clientAddress,
-    C.senderDomain,
-    C.rcptDomain,
-    C.initTime,
-    C.blockExpired,
-    C.recordExpired,
-    C.blockedCount,
-    C.passed,
-  ];
   const { now } = t;
-  const values = [
-    triplet.sender,
-    triplet.recipient,
-    triplet.clientKey,
-    triplet.senderDomain,
-    triplet.recipientDomain,
-    now,
-    t.blockExpires,
-    t.unauthExpires,
-    1,
-    0,
-  ];
+  const values = firstAttemptValues(triplet, t);
   for (let round = 0; round < MAX_ROUNDS; round++) {
-    const inserted = await insertOneIgnoringDuplicate(statements, dialect, T, columns, values);
+    const inserted = await insertOneIgnoringDuplicate(statements, dialect, T, FIRST_ATTEMPT_COLUMNS, values);
     if (inserted === 1) return resultOf(triplet, 'new', newRow(triplet, t));
 
     const found = (await knex(T)

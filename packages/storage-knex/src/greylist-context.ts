@@ -10,20 +10,32 @@
  *    (upper-case IPv6) match once policyd's refresh has rewritten the domain;
  * 3. every `greylisting` setting row of the recipients;
  * 4. the number of passed, unexpired `greylisting_tracking` rows of the client key (index
- *    `client_address, passed`).
+ *    `client_address, passed`);
+ * 5. when the query names a triplet, its `greylisting_tracking` row (an index look-up on the unique key
+ *    `sender, recipient, client_address`). Only statements with this part return the tracking row's columns
+ *    (the other parts fill them with `''`/`0`), so a context without a triplet costs what it did before.
  *
- * Accounts are compared exactly in code as well: MySQL's `VARCHAR` comparison ignores case, and every backend
- * must return the same rows. Ordering is done in code (UTF-16 code units), never by collation.
+ * Accounts and the triplet are compared exactly in code as well: MySQL's `VARCHAR` comparison ignores case
+ * (and trailing spaces), and every backend must return the same rows. Ordering is done in code (UTF-16 code
+ * units), never by collation.
  */
 
 import type {
   GreylistContext,
   GreylistContextQuery,
   GreylistSetting,
+  GreylistTriplet,
+  GreylistTripletState,
   GreylistWhitelistMatch,
   GreylistWhitelistSource,
 } from '@policyd/core';
-import { containingNetworks, normalizeIp, storedNetworkContains, toUnixSeconds } from '@policyd/core';
+import {
+  containingNetworks,
+  fromUnixSeconds,
+  normalizeIp,
+  storedNetworkContains,
+  toUnixSeconds,
+} from '@policyd/core';
 import type { Knex } from 'knex';
 import { intOf, type SqlDatabase, textOf } from './sql.ts';
 import type { Param, StatementCache } from './statement-cache.ts';
@@ -36,9 +48,12 @@ import {
 import { byText } from './text-order.ts';
 
 /** What each part of the `UNION ALL` is, in its `src` column. */
-type Part = GreylistWhitelistSource | 'setting' | 'passed';
+type Part = GreylistWhitelistSource | 'setting' | 'passed' | 'triplet';
 
-/** The columns every part of the union returns. */
+/**
+ * The columns every part of the union returns. The triplet part puts the recipient in `account`; the
+ * tracking columns after `active` are only in statements that have the triplet part.
+ */
 interface ContextRow {
   readonly src: Part;
   readonly account: unknown;
@@ -47,7 +62,39 @@ interface ContextRow {
   readonly priority: unknown;
   readonly sender_priority: unknown;
   readonly active: unknown;
+  readonly client_address?: unknown;
+  readonly sender_domain?: unknown;
+  readonly rcpt_domain?: unknown;
+  readonly init_time?: unknown;
+  readonly block_expired?: unknown;
+  readonly record_expired?: unknown;
+  readonly blocked_count?: unknown;
+  readonly passed?: unknown;
 }
+
+/** The union's columns in order, each with the literal the parts that do not have it select. */
+const BASE_COLUMNS = [
+  ['account', `''`],
+  ['sender', `''`],
+  ['comment', `''`],
+  ['priority', '0'],
+  ['sender_priority', '0'],
+  ['active', '0'],
+] as const;
+
+/** The columns statements with the triplet part add after {@link BASE_COLUMNS}. */
+const TRIPLET_COLUMNS = [
+  ['client_address', `''`],
+  ['sender_domain', `''`],
+  ['rcpt_domain', `''`],
+  ['init_time', '0'],
+  ['block_expired', '0'],
+  ['record_expired', '0'],
+  ['blocked_count', '0'],
+  ['passed', '0'],
+] as const;
+
+type Column = (typeof BASE_COLUMNS)[number][0] | (typeof TRIPLET_COLUMNS)[number][0];
 
 /** Settings order: priority desc, sender priority desc, account, sender. */
 export function bySettingOrder(a: GreylistSetting, b: GreylistSetting): number {
@@ -84,15 +131,18 @@ interface ContextValues {
   readonly exact: readonly string[];
   readonly clientKey: string;
   readonly now: number;
+  /** Sender, recipient and client key of the triplet whose row is wanted. */
+  readonly triplet: readonly [sender: string, recipient: string, clientKey: string] | undefined;
 }
 
 /** The statement's shape: which parts it has and how long each list is. */
 function contextShape(v: ContextValues): string {
-  return `greylist.context/${v.recipients.length}/${v.senders.length}/${v.patterns.length}/${v.exact.length}`;
+  const lists = `${v.recipients.length}/${v.senders.length}/${v.patterns.length}/${v.exact.length}`;
+  return `greylist.context/${lists}${v.triplet === undefined ? '' : '/triplet'}`;
 }
 
 function contextBindings(v: ContextValues): unknown[] {
-  return [...v.recipients, ...v.senders, ...v.patterns, ...v.exact, v.clientKey, v.now];
+  return [...v.recipients, ...v.senders, ...v.patterns, ...v.exact, v.clientKey, v.now, ...(v.triplet ?? [])];
 }
 
 /** The `UNION ALL` of the module comment, with `p(i)` for the i-th of {@link contextBindings}. */
@@ -104,17 +154,17 @@ function buildContextStatement(knex: Knex, v: ContextValues, p: Param): Knex.Que
   const patterns = params(v.patterns);
   const exact = params(v.exact);
   const [clientKey, now] = params([v.clientKey, v.now]) as [string, string];
+  const triplet = v.triplet === undefined ? undefined : (params(v.triplet) as [string, string, string]);
 
-  const literal = (value: string | number, alias: string) => knex.raw(`${value} as ??`, [alias]);
-  const whitelistColumns = (c: typeof GREYLISTING_WHITELISTS.col, src: GreylistWhitelistSource) => [
+  const literal = (value: string, alias: string) => knex.raw(`${value} as ??`, [alias]);
+  const columns = triplet === undefined ? BASE_COLUMNS : [...BASE_COLUMNS, ...TRIPLET_COLUMNS];
+  /** A part's select list: `src`, then every column of the union, from `values` or as its literal. */
+  const select = (src: Part, values: Partial<Record<Column, Knex.Raw | Knex.Ref<string, object>>>) => [
     literal(`'${src}'`, 'src'),
-    knex.ref(c.account).as('account'),
-    knex.ref(c.sender).as('sender'),
-    literal(`''`, 'comment'),
-    literal(0, 'priority'),
-    literal(0, 'sender_priority'),
-    literal(0, 'active'),
+    ...columns.map(([alias, empty]) => values[alias] ?? literal(empty, alias)),
   ];
+  const whitelistColumns = (c: typeof GREYLISTING_WHITELISTS.col, src: GreylistWhitelistSource) =>
+    select(src, { account: knex.ref(c.account).as('account'), sender: knex.ref(c.sender).as('sender') });
   const parts: Knex.QueryBuilder[] = [];
   if (recipients.length > 0) {
     // Manual rows: compared lower-cased, networks in any spelling (a scan of the recipients' rows).
@@ -153,13 +203,14 @@ function buildContextStatement(knex: Knex, v: ContextValues, p: Param): Knex.Que
     parts.push(
       knex(GREYLISTING.name)
         .select(
-          literal(`'setting'`, 'src'),
-          knex.ref(g.account).as('account'),
-          knex.ref(g.sender).as('sender'),
-          knex.ref(g.comment).as('comment'),
-          knex.ref(g.priority).as('priority'),
-          knex.ref(g.senderPriority).as('sender_priority'),
-          knex.ref(g.active).as('active'),
+          select('setting', {
+            account: knex.ref(g.account).as('account'),
+            sender: knex.ref(g.sender).as('sender'),
+            comment: knex.ref(g.comment).as('comment'),
+            priority: knex.ref(g.priority).as('priority'),
+            sender_priority: knex.ref(g.senderPriority).as('sender_priority'),
+            active: knex.ref(g.active).as('active'),
+          }),
         )
         .whereIn(g.account, recipients),
     );
@@ -167,19 +218,35 @@ function buildContextStatement(knex: Knex, v: ContextValues, p: Param): Knex.Que
   const t = GREYLISTING_TRACKING.col;
   parts.push(
     knex(GREYLISTING_TRACKING.name)
-      .select(
-        literal(`'passed'`, 'src'),
-        literal(`''`, 'account'),
-        literal(`''`, 'sender'),
-        literal(`''`, 'comment'),
-        knex.raw('COUNT(*) as ??', ['priority']),
-        literal(0, 'sender_priority'),
-        literal(0, 'active'),
-      )
+      .select(select('passed', { priority: knex.raw('COUNT(*) as ??', ['priority']) }))
       .where(t.clientAddress, clientKey)
       .andWhere(t.passed, 1)
       .andWhere(t.recordExpired, '>=', now),
   );
+  if (triplet !== undefined) {
+    const [sender, recipient, key] = triplet;
+    const ref = (column: string, alias: Column) => knex.ref(column).as(alias);
+    parts.push(
+      knex(GREYLISTING_TRACKING.name)
+        .select(
+          select('triplet', {
+            account: ref(t.recipient, 'account'),
+            sender: ref(t.sender, 'sender'),
+            client_address: ref(t.clientAddress, 'client_address'),
+            sender_domain: ref(t.senderDomain, 'sender_domain'),
+            rcpt_domain: ref(t.rcptDomain, 'rcpt_domain'),
+            init_time: ref(t.initTime, 'init_time'),
+            block_expired: ref(t.blockExpired, 'block_expired'),
+            record_expired: ref(t.recordExpired, 'record_expired'),
+            blocked_count: ref(t.blockedCount, 'blocked_count'),
+            passed: ref(t.passed, 'passed'),
+          }),
+        )
+        .where(t.sender, sender)
+        .andWhere(t.recipient, recipient)
+        .andWhere(t.clientAddress, key),
+    );
+  }
   const [first, ...rest] = parts as [Knex.QueryBuilder, ...Knex.QueryBuilder[]];
   return rest.length > 0 ? first.unionAll(rest) : first;
 }
@@ -206,6 +273,10 @@ export async function loadGreylistContext(
     exact: recipients.length === 0 ? [] : [...new Set([...senders, ...containingNetworks(clientAddress)])],
     clientKey: String(query.clientKey),
     now,
+    triplet:
+      query.triplet === undefined
+        ? undefined
+        : [String(query.triplet.sender), String(query.triplet.recipient), String(query.triplet.clientKey)],
   };
   const rows = await statements.select<ContextRow>(
     contextShape(values),
@@ -218,9 +289,14 @@ export async function loadGreylistContext(
   const whitelist: Record<GreylistWhitelistSource, GreylistWhitelistMatch[]> = { manual: [], spf: [] };
   const settings: GreylistSetting[] = [];
   let passedTriplets = 0;
+  let triplet: GreylistTripletState | null = null;
   for (const row of rows) {
     if (row.src === 'passed') {
       passedTriplets = intOf(row.priority);
+      continue;
+    }
+    if (row.src === 'triplet') {
+      triplet ??= tripletOf(row, values.triplet!);
       continue;
     }
     const account = textOf(row.account);
@@ -243,9 +319,36 @@ export async function loadGreylistContext(
   }
   const byAccountSender = (a: GreylistWhitelistMatch, b: GreylistWhitelistMatch): number =>
     byText(a.account, b.account) || byText(a.sender, b.sender);
-  return {
+  const context: GreylistContext = {
     whitelist: [...whitelist.manual.sort(byAccountSender), ...whitelist.spf.sort(byAccountSender)],
     settings: settings.sort(bySettingOrder),
     passedTriplets,
+  };
+  return values.triplet === undefined ? context : { ...context, triplet };
+}
+
+/**
+ * The tracking row of the triplet part, or null when its key is not exactly `[sender, recipient, clientKey]`
+ * (MySQL found it ignoring case or trailing spaces: it is another triplet's row).
+ */
+function tripletOf(
+  row: ContextRow,
+  [sender, recipient, clientKey]: readonly [string, string, string],
+): GreylistTripletState | null {
+  const key: Pick<GreylistTriplet, 'sender' | 'recipient' | 'clientKey'> = {
+    sender: textOf(row.sender),
+    recipient: textOf(row.account),
+    clientKey: textOf(row.client_address),
+  };
+  if (key.sender !== sender || key.recipient !== recipient || key.clientKey !== clientKey) return null;
+  return {
+    ...key,
+    senderDomain: textOf(row.sender_domain),
+    recipientDomain: textOf(row.rcpt_domain),
+    firstSeenAt: fromUnixSeconds(intOf(row.init_time)),
+    blockExpiresAt: fromUnixSeconds(intOf(row.block_expired)),
+    recordExpiresAt: fromUnixSeconds(intOf(row.record_expired)),
+    blockedCount: intOf(row.blocked_count),
+    passed: intOf(row.passed) === 1,
   };
 }

@@ -4,11 +4,14 @@
  * and their generated networks), `greylisting_tracking` (one row per triplet).
  *
  * Decision path, in round trips (statements that wait on the database one after the other):
- * - `loadContext`: 1 (one `UNION ALL`, compiled once per shape; see `greylist-context.ts`);
+ * - `loadContext`: 1 (one `UNION ALL`, compiled once per shape; see `greylist-context.ts`), also when it reads
+ *   the triplet's tracking row;
  * - `refreshPassed`: 1 (one `UPDATE`);
  * - `recordAttempt` (see `greylist-attempt.ts`): PostgreSQL 1 in every case; MySQL/MariaDB and SQLite 1 for a
  *   first attempt, 3 for a retry (insert ignored, read, guarded update), 4 when it passes (plus the delete of
- *   the client's pending rows).
+ *   the client's pending rows);
+ * - `recordFirstAttempts`, off the request path (see `greylist-first-attempts.ts`): 1 multi-row `INSERT` for up
+ *   to 500 first attempts; more run in one transaction, one `INSERT` per 500.
  *
  * Admin changes that touch several rows (`removeWhitelistDomain`, `replaceDomainNetworks`) run in one
  * transaction; the others are single statements. Cleanup deletes `record_expired < now` rows by id in bounded
@@ -35,6 +38,7 @@ import {
 import { deleteExpiredInBatches } from './batched-cleanup.ts';
 import { recordGreylistAttempt } from './greylist-attempt.ts';
 import { bySettingOrder, loadGreylistContext } from './greylist-context.ts';
+import { recordGreylistFirstAttempts } from './greylist-first-attempts.ts';
 import { insertIgnoringDuplicates } from './insert-ignore.ts';
 import { affectedRows, chunks, inTransaction, intOf, type SqlDatabase, textOf } from './sql.ts';
 import { createStatementCache } from './statement-cache.ts';
@@ -127,6 +131,11 @@ export function createKnexGreylistStore(db: SqlDatabase): GreylistStore {
 
     recordAttempt: (triplet, times) =>
       withStoreErrors('greylist.recordAttempt', () => recordGreylistAttempt(db, statements, triplet, times)),
+
+    recordFirstAttempts: (attempts) =>
+      withStoreErrors('greylist.recordFirstAttempts', () =>
+        recordGreylistFirstAttempts(db, statements, attempts),
+      ),
 
     findTriplets: (clientKey) =>
       withStoreErrors('greylist.findTriplets', async () => {

@@ -42,3 +42,23 @@ export function rawAffected(dialect: Dialect, result: unknown): number {
 export function rawInsertId(result: unknown): number {
   return intOf((mysqlPart(result) as { insertId?: unknown } | null)?.insertId);
 }
+
+/** MySQL only: the statement's info text (mysql2 `info`, mysql `message`); `''` when the server sent none. */
+export function rawInfo(result: unknown): string {
+  const header = mysqlPart(result) as { info?: unknown; message?: unknown } | null;
+  const info = header?.info ?? header?.message;
+  return typeof info === 'string' ? info : '';
+}
+
+/**
+ * MySQL only: how many rows a multi-row `INSERT … ON DUPLICATE KEY UPDATE` inserted, from its info text
+ * (`Records: 3  Duplicates: 1  Warnings: 0`): records − duplicates. Its affected rows cannot tell: mysql2
+ * connects with `CLIENT_FOUND_ROWS`, so a duplicate the `UPDATE` leaves as it is counts 1, like an inserted row
+ * (without that flag it would count 0).
+ *
+ * @returns undefined when the text has no counts (MySQL sends none for a single-row `INSERT`)
+ */
+export function mysqlInsertedRows(info: string): number | undefined {
+  const counts = /Records:\s*(\d+)\s+Duplicates:\s*(\d+)/.exec(info);
+  return counts === null ? undefined : Number(counts[1]) - Number(counts[2]);
+}

@@ -10,7 +10,7 @@ import type { Knex } from 'knex';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type CounterLockKey, mysqlCounterLockNames, pgCounterLockKeys } from '../src/counter-locks.ts';
 import { openStorage } from '../src/open-storage.ts';
-import type { KnexStorage } from '../src/storage.ts';
+import { type KnexStorage, knexStorage } from '../src/storage.ts';
 import { GREYLISTING_TRACKING, THROTTLE, THROTTLE_TRACKING } from '../src/tables.ts';
 import { describeEachBackend, type TestStorage } from './backends.ts';
 import { seedGreylist } from './greylist-seed.ts';
@@ -161,6 +161,109 @@ describeEachBackend('iredapd stores', (backend) => {
     });
   });
 
+  describe('greylisting first attempts and the triplet in loadContext', () => {
+    const attempts = (count: number, from = 0) =>
+      Array.from({ length: count }, (_, i) => ({
+        triplet: triplet(`s${from + i}@example.net`, `198.51.100.${(from + i) % 5}`),
+        times: times(T0),
+      }));
+    const contextOf = (t: GreylistTriplet) => ({
+      recipients: ['user@example.com'],
+      senders: [t.sender],
+      clientAddress: t.clientKey,
+      clientKey: t.clientKey,
+      now: T0,
+      triplet: t,
+    });
+
+    it('count the rows inserted, not the duplicates skipped, in every statement form', async () => {
+      const storage = await create();
+      const { greylist } = storage;
+      const { knex } = storage.databases.iredapd;
+      // One row (the INSERT of recordAttempt), prepared multi-row (≤ 16), one-off (≤ 500), a transaction.
+      for (const count of [1, 12, 300, 1100]) {
+        const from = count * 10_000;
+        await greylist.recordFirstAttempts(attempts(Math.ceil(count / 3), from));
+        let result: Awaited<ReturnType<typeof greylist.recordFirstAttempts>> | undefined;
+        const sent = await statements(knex, async () => {
+          result = await greylist.recordFirstAttempts(attempts(count, from));
+        });
+        expect(result).toEqual({ inserted: count - Math.ceil(count / 3), unstorable: [] });
+        // Several statements run in a transaction: BEGIN, (SQLite's lock,) one INSERT per 500 rows, COMMIT.
+        expect(sent).toHaveLength(count > 500 ? 2 + lockStatements + Math.ceil(count / 500) : 1);
+      }
+    });
+
+    if (backend.dialect === 'mysql') {
+      it('MySQL: mysql2 counts a duplicate that ON DUPLICATE KEY UPDATE id = id skips as affected', async () => {
+        const storage = await create();
+        const { knex } = storage.databases.iredapd;
+        await storage.greylist.recordAttempt(triplet('a@example.net'), times(T0));
+        const c = GREYLISTING_TRACKING.col;
+        const [header] = (await knex.raw(
+          `INSERT INTO ${GREYLISTING_TRACKING.name} (${c.sender}, ${c.recipient}, ${c.clientAddress}) VALUES (?, ?, ?), (?, ?, ?) ON DUPLICATE KEY UPDATE ${c.id} = ${c.id}`,
+          [
+            'a@example.net',
+            'user@example.com',
+            '192.0.2.10',
+            'b@example.net',
+            'user@example.com',
+            '192.0.2.10',
+          ],
+        )) as [{ affectedRows: number; info: string }];
+        // CLIENT_FOUND_ROWS (mysql2's default): the skipped row counts 1, like the inserted one; the info
+        // text tells them apart.
+        expect(header.affectedRows).toBe(2);
+        expect(header.info).toMatch(/^Records: 2 {2}Duplicates: 1 {2}Warnings: 0$/);
+        const result = await storage.greylist.recordFirstAttempts(
+          ['a', 'b', 'c'].map((s) => ({ triplet: triplet(`${s}@example.net`), times: times(T0) })),
+        );
+        expect(result.inserted).toBe(1);
+      });
+    }
+
+    it('compare the triplet exactly, whatever the collation', async () => {
+      const storage = await create();
+      const { greylist } = storage;
+      await greylist.recordFirstAttempts([
+        { triplet: triplet('Upper@example.net'), times: times(T0) },
+        { triplet: triplet('b@example.net'), times: times(T0) },
+      ]);
+      expect((await greylist.loadContext(contextOf(triplet('upper@example.net')))).triplet).toBeNull();
+      expect((await greylist.loadContext(contextOf(triplet('b@example.net ')))).triplet).toBeNull();
+      expect(
+        (await greylist.loadContext(contextOf(triplet('b@example.net', '192.0.2.1')))).triplet,
+      ).toBeNull();
+      expect((await greylist.loadContext(contextOf(triplet('Upper@example.net')))).triplet).toMatchObject({
+        sender: 'Upper@example.net',
+        firstSeenAt: T0,
+      });
+    });
+
+    it('write inside the transaction a store is bound to, and are rolled back with it', async () => {
+      const storage = await create();
+      const { knex } = storage.databases.iredapd;
+      const trx = await knex.transaction();
+      try {
+        const { greylist } = knexStorage({ iredapd: trx });
+        for (const [count, from] of [
+          [1, 0],
+          [5, 100],
+          [40, 200],
+          [1100, 1000],
+        ] as const) {
+          expect((await greylist.recordFirstAttempts(attempts(count, from))).inserted).toBe(count);
+        }
+        const first = attempts(1)[0]!.triplet;
+        expect((await greylist.loadContext(contextOf(first))).triplet).toMatchObject(first);
+        expect((await greylist.findTriplets('198.51.100.3')).length).toBe(229);
+      } finally {
+        await trx.rollback();
+      }
+      expect(await storage.greylist.findTriplets('198.51.100.3')).toEqual([]);
+    });
+  });
+
   describe('whitelist spellings', () => {
     it('match manual networks in any spelling, generated rows as stored (canonical)', async () => {
       const storage = await create();
@@ -303,6 +406,30 @@ describeEachBackend('iredapd stores', (backend) => {
         expect((await other.throttle.listCounters({ settingId: setting.id }))[0]?.messages).toBe(10);
       });
     }
+
+    it('record overlapping batches of first attempts at once, each triplet once', async () => {
+      const storage = await create();
+      const other = await storage.connectAgain();
+      const batch = (from: number) =>
+        Array.from({ length: 400 }, (_, i) => ({
+          triplet: triplet(`s${from + i}@example.net`, `198.51.100.${(from + i) % 4}`),
+          times: times(T0),
+        }));
+      // Reversed and overlapping: the stores sort the rows, so the two statements lock keys in one order.
+      const results = await Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          (i % 2 === 0 ? storage : other).greylist.recordFirstAttempts(
+            i % 2 === 0 ? batch(i * 100) : batch(i * 100).reverse(),
+          ),
+        ),
+      );
+      const total = results.reduce((sum, r) => sum + r.inserted, 0);
+      expect(total).toBe(900);
+      const rows = await Promise.all(
+        [0, 1, 2, 3].map((k) => storage.greylist.findTriplets(`198.51.100.${k}`)),
+      );
+      expect(rows.flat()).toHaveLength(900);
+    });
 
     it('create one tracking row for a triplet first seen by both at once', async () => {
       const storage = await create();
@@ -540,6 +667,18 @@ describeEachBackend('iredapd stores', (backend) => {
       expect((await greylist.recordAttempt(triplet('a@example.net'), times(T0 + BLOCK))).outcome).toBe(
         'passed',
       );
+      const firsts = ['b', 'c', 'a'].map((s) => ({ triplet: triplet(`${s}@example.net`), times: times(T0) }));
+      expect(await greylist.recordFirstAttempts(firsts)).toEqual({ inserted: 2, unstorable: [] });
+      expect(await greylist.recordFirstAttempts(firsts.slice(0, 1))).toEqual({ inserted: 0, unstorable: [] });
+      const withTriplet = await greylist.loadContext({
+        recipients: ['@.'],
+        senders: ['b@example.net'],
+        clientAddress: '192.0.2.10',
+        clientKey: '192.0.2.10',
+        now: T0,
+        triplet: triplet('b@example.net'),
+      });
+      expect(withTriplet.triplet).toMatchObject({ sender: 'b@example.net', firstSeenAt: T0, passed: false });
       expect(
         (
           await greylist.loadContext({
@@ -619,6 +758,16 @@ describeEachBackend('iredapd stores', (backend) => {
         }),
       );
       await expectStoreError(() => storage.greylist.recordAttempt(triplet('a@example.net'), times(T0)));
+      for (const count of [1, 2, 20, 501]) {
+        await expectStoreError(() =>
+          storage.greylist.recordFirstAttempts(
+            Array.from({ length: count }, (_, i) => ({
+              triplet: triplet(`s${i}@example.net`),
+              times: times(T0),
+            })),
+          ),
+        );
+      }
       await expectStoreError(() =>
         storage.throttle.consume(
           [{ settingId: 1, trackingAccount: 'a', periodSeconds: 60, messages: 1, bytes: 1 }],

@@ -75,6 +75,68 @@ describeEachBackend('round trips', (backend) => {
     ]);
   });
 
+  it("answers a greylisting context with the triplet's tracking row in one statement", async () => {
+    storage = await backend.createStorage();
+    const { greylist } = storage;
+    const triplet = {
+      sender: 'sender@example.net',
+      senderDomain: 'example.net',
+      recipient: 'user@example.com',
+      recipientDomain: 'example.com',
+      clientKey: '192.0.2.10',
+    };
+    const now = Date.UTC(2026, 0, 1);
+    await greylist.setSetting({ account: '@.', sender: '@.', active: true });
+    await greylist.recordAttempt(triplet, {
+      now,
+      blockExpiresAt: now + 900_000,
+      unauthExpiresAt: now + 86_400_000,
+      authExpiresAt: now + 30 * 86_400_000,
+    });
+    const { iredapd } = storage.databases;
+    let context: Awaited<ReturnType<TestStorage['greylist']['loadContext']>> | undefined;
+    const statements = await countQueries([iredapd.knex], async () => {
+      context = await greylist.loadContext({
+        recipients: ['user@example.com', '@example.com', '@.'],
+        senders: ['sender@example.net', '@example.net', '@.', '192.0.2.10'],
+        clientAddress: '192.0.2.10',
+        clientKey: '192.0.2.10',
+        now,
+        triplet,
+      });
+    });
+    expect(statements).toBe(1);
+    expect(context?.settings).toHaveLength(1);
+    expect(context?.triplet).toMatchObject({ ...triplet, firstSeenAt: now, blockedCount: 1, passed: false });
+  });
+
+  it('records 300 first attempts with one statement', async () => {
+    storage = await backend.createStorage();
+    const now = Date.UTC(2026, 0, 1);
+    const attempts = Array.from({ length: 300 }, (_, i) => ({
+      triplet: {
+        sender: `s${i}@example.net`,
+        senderDomain: 'example.net',
+        recipient: 'user@example.com',
+        recipientDomain: 'example.com',
+        clientKey: `198.51.100.${i % 10}`,
+      },
+      times: {
+        now,
+        blockExpiresAt: now + 900_000,
+        unauthExpiresAt: now + 86_400_000,
+        authExpiresAt: now + 30 * 86_400_000,
+      },
+    }));
+    const { iredapd } = storage.databases;
+    let inserted = 0;
+    const statements = await countQueries([iredapd.knex], async () => {
+      inserted = (await storage!.greylist.recordFirstAttempts(attempts)).inserted;
+    });
+    expect(statements).toBe(1);
+    expect(inserted).toBe(300);
+  });
+
   it('serves repeated lookupDomains from the optional cache', async () => {
     storage = await backend.createStorage({ domainCacheTtlMs: 60_000 });
     await storage.seedDomains({ domains: [{ domain: 'example.com' }] });

@@ -105,7 +105,13 @@ describe('toDaemonConfig', () => {
     expect(off.greylisting.passedClientCacheTtlMs).toBe(0);
   });
 
+  it('writes greylisting first attempts behind the answer unless greylisting_write_behind = False', () => {
+    expect(map({}).config.greylisting.writeBehindFirstAttempts).toBe(true);
+    expect(map({ greylisting_write_behind: false }).config.greylisting.writeBehindFirstAttempts).toBe(false);
+  });
+
   it.each([
+    ["greylisting_write_behind = 'no'", /^settings\.py:2:1: greylisting_write_behind must be/],
     ['domain_cache_seconds = -1', /^settings\.py:2:1: domain_cache_seconds must be an integer ≥ 0, got -1/],
     [
       "greylisting_passed_client_cache_seconds = '60'",

@@ -109,7 +109,8 @@ export type WblistConfig = Required<
 
 /**
  * greylisting's options from the settings (`GREYLISTING_*`, `srs_domain`, `DNS_QUERY_TIMEOUT`,
- * `greylisting_passed_client_cache_seconds`); the plugin table adds the stores, `MYNETWORKS` and DNS.
+ * `greylisting_passed_client_cache_seconds`, `greylisting_write_behind`); the plugin table adds the stores,
+ * `MYNETWORKS` and DNS.
  */
 export interface GreylistingConfig
   extends Required<
@@ -124,6 +125,7 @@ export interface GreylistingConfig
       | 'srsDomain'
       | 'dnsTimeoutMs'
       | 'passedClientCacheTtlMs'
+      | 'writeBehindFirstAttempts'
     >
   > {
   /**
@@ -378,6 +380,7 @@ export function toDaemonConfig(settings: IredapdSettings, options: DaemonConfigO
       dnsTimeoutMs: timeoutMs,
       spfMaxLookups: settings.SPF_MAX_DNS_QUERIES,
       passedClientCacheTtlMs: settings.greylisting_passed_client_cache_seconds * 1000,
+      writeBehindFirstAttempts: settings.greylisting_write_behind,
     }),
     throttle: Object.freeze({
       bypassMynetworks: settings.THROTTLE_BYPASS_MYNETWORKS,

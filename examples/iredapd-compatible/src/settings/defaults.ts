@@ -107,6 +107,12 @@ export interface IredapdSettings {
    * rows are deleted is still let through for up to this time.
    */
   readonly greylisting_passed_client_cache_seconds: number;
+  /**
+   * Greylisting answers a triplet's first attempt before writing its tracking row, and writes the rows of
+   * many first attempts together; default `True`, `False` = the row is written before the answer (iRedAPD's
+   * behaviour). A row whose write fails is logged, and the triplet's retry is deferred as a first attempt.
+   */
+  readonly greylisting_write_behind: boolean;
 
   // --- libs/default_settings.py ---
   /** Syslog socket or host; default `'/dev/log'`. Not used: policyd logs to stdout or `log_file`. */
@@ -340,6 +346,7 @@ export const POLICYD_EXTRA_SETTINGS = Object.freeze({
   log_file: '',
   domain_cache_seconds: 30,
   greylisting_passed_client_cache_seconds: 60,
+  greylisting_write_behind: true,
 } satisfies Partial<IredapdSettings>);
 
 /** Plugins enabled when the daemon runs without a settings file: the set iRedMail's documentation shows. */

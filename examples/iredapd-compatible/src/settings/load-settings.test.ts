@@ -149,6 +149,7 @@ describe('admin-customised settings.py (PostgreSQL)', async () => {
       dnsTimeoutMs: 2500,
       spfMaxLookups: 20,
       passedClientCacheTtlMs: 60_000,
+      writeBehindFirstAttempts: true,
     });
     expect(config.throttle).toEqual({
       bypassMynetworks: true,

@@ -5,8 +5,13 @@
 
 import { ACCOUNT_PRIORITIES, type AccountType, classifyAccount, parseAccount } from '../accounts.ts';
 import { PolicydError } from '../errors.ts';
-import type { GreylistAttemptTimes, GreylistPair, GreylistTriplet } from './greylist-store.ts';
-import { toUnixSeconds } from './store-time.ts';
+import type {
+  GreylistAttemptTimes,
+  GreylistPair,
+  GreylistTriplet,
+  GreylistTripletState,
+} from './greylist-store.ts';
+import { fromUnixSeconds, toUnixSeconds } from './store-time.ts';
 
 /** Account forms a greylisting setting or whitelist row may have (iRedAPD's admin helpers). */
 export const GREYLIST_ACCOUNT_TYPES: readonly AccountType[] = Object.freeze([
@@ -135,6 +140,65 @@ export function parseGreylistAttempt(
     blockExpires: toUnixSeconds(times.blockExpiresAt, 'blockExpiresAt'),
     unauthExpires: toUnixSeconds(times.unauthExpiresAt, 'unauthExpiresAt'),
     authExpires: toUnixSeconds(times.authExpiresAt, 'authExpiresAt'),
+  };
+}
+
+/**
+ * The widths, in characters, of the `greylisting_tracking` columns in iRedAPD's schema. A longer value cannot
+ * be stored (MySQL in strict mode and PostgreSQL refuse it; truncating it would merge distinct triplets).
+ */
+export const GREYLIST_TRACKING_WIDTHS: Readonly<Record<keyof GreylistTriplet, number>> = Object.freeze({
+  sender: 255,
+  senderDomain: 255,
+  recipient: 255,
+  recipientDomain: 255,
+  clientKey: 40,
+});
+
+/** Characters (code points), as the database counts them. */
+function characters(value: string): number {
+  let n = 0;
+  for (const _ of value) n++;
+  return n;
+}
+
+/** Whether every value of `triplet` fits its `greylisting_tracking` column ({@link GREYLIST_TRACKING_WIDTHS}). */
+export function fitsTrackingTable(triplet: GreylistTriplet): boolean {
+  for (const field of Object.keys(GREYLIST_TRACKING_WIDTHS) as (keyof GreylistTriplet)[]) {
+    const value = triplet[field];
+    // Code points are at most as many as UTF-16 units: count them only when the units exceed the width.
+    if (
+      value.length > GREYLIST_TRACKING_WIDTHS[field] &&
+      characters(value) > GREYLIST_TRACKING_WIDTHS[field]
+    ) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * The row a first attempt creates (outcome `new`): seen now, blocked once, pending until the unauthenticated
+ * lifetime ends; times in whole seconds, as every store keeps them.
+ *
+ * @throws PolicydError `POLICYD_ERR_INVALID_OPTION` for a malformed triplet or times
+ */
+export function firstAttemptState(
+  triplet: GreylistTriplet,
+  times: GreylistAttemptTimes,
+): GreylistTripletState {
+  const t = parseGreylistAttempt(triplet, times);
+  return {
+    sender: triplet.sender,
+    senderDomain: triplet.senderDomain,
+    recipient: triplet.recipient,
+    recipientDomain: triplet.recipientDomain,
+    clientKey: triplet.clientKey,
+    firstSeenAt: fromUnixSeconds(t.now),
+    blockExpiresAt: fromUnixSeconds(t.blockExpires),
+    recordExpiresAt: fromUnixSeconds(t.unauthExpires),
+    blockedCount: 1,
+    passed: false,
   };
 }
 

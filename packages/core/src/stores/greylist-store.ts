@@ -25,6 +25,12 @@ export interface GreylistContextQuery {
   readonly clientKey: string;
   /** Current time in milliseconds since the epoch. */
   readonly now: number;
+  /**
+   * The request's triplet, when the caller wants its tracking row too ({@link GreylistContext.triplet}): one
+   * more index look-up in the same round trip, so that a first attempt can be recorded with
+   * {@link GreylistStore.recordFirstAttempts} after the answer instead of before it.
+   */
+  readonly triplet?: GreylistTriplet;
 }
 
 /** A whitelist row that applies to the request. */
@@ -73,6 +79,11 @@ export interface GreylistContext {
    * skips greylisting once one has passed; a postgrey-style option can require more.
    */
   readonly passedTriplets: number;
+  /**
+   * The tracking row of {@link GreylistContextQuery.triplet}: `null` when the triplet has none (its next
+   * attempt is a first attempt), `undefined` when the query named no triplet.
+   */
+  readonly triplet?: GreylistTripletState | null;
 }
 
 /** One (sender, recipient, client) triplet. */
@@ -133,6 +144,25 @@ export interface GreylistAttemptResult {
   readonly triplet: GreylistTripletState;
 }
 
+/** One first attempt for {@link GreylistStore.recordFirstAttempts}. */
+export interface GreylistFirstAttempt {
+  /** The triplet. */
+  readonly triplet: GreylistTriplet;
+  /** The times of the attempt, as {@link GreylistStore.recordAttempt} takes them. */
+  readonly times: GreylistAttemptTimes;
+}
+
+/** Result of {@link GreylistStore.recordFirstAttempts}. */
+export interface GreylistFirstAttemptsResult {
+  /** Rows inserted. */
+  readonly inserted: number;
+  /**
+   * Triplets left out because a value is longer than its `greylisting_tracking` column
+   * ({@link GREYLIST_TRACKING_WIDTHS}); every store leaves them out, so all of them behave alike.
+   */
+  readonly unstorable: readonly GreylistTriplet[];
+}
+
 /** Account and sender of a setting or whitelist row. */
 export interface GreylistPair {
   /** Local recipient scope: `user@domain`, `@domain`, `@.domain`, `@.tld` or `@.`. */
@@ -190,7 +220,9 @@ export interface GreylistDomainRemoval {
  *
  * Decision path (SQL round trips): {@link GreylistStore.loadContext} (1: one `UNION ALL`, or concurrent
  * queries on the pool) then at most one write, {@link GreylistStore.refreshPassed} for a client that has
- * passed (2 in total) or {@link GreylistStore.recordAttempt} otherwise (one transaction).
+ * passed (2 in total) or {@link GreylistStore.recordAttempt} otherwise (one transaction). A caller that asked
+ * for the triplet's row and found none may answer first and record the attempt later, batched with others,
+ * through {@link GreylistStore.recordFirstAttempts}.
  *
  * Times are milliseconds since the epoch in the API and whole seconds in storage (rounded down with
  * `toUnixSeconds`), so every value a store returns is a multiple of 1000.
@@ -223,6 +255,18 @@ export interface GreylistStore {
    * The domains of an existing row are not updated.
    */
   recordAttempt(triplet: GreylistTriplet, times: GreylistAttemptTimes): Promise<GreylistAttemptResult>;
+
+  /**
+   * Record first attempts in bulk, for callers that answered them already (write-behind): each triplet that
+   * has no tracking row gets the row {@link GreylistStore.recordAttempt} creates for a `new` outcome; a
+   * triplet that has one (an earlier or concurrent attempt, or the same triplet twice in `attempts`) is left
+   * as it is. SQL stores insert them with multi-row `INSERT`s that skip existing keys, all in one transaction
+   * when more than one statement is needed.
+   *
+   * @throws PolicydError `POLICYD_ERR_INVALID_OPTION` for a malformed triplet or times (before any query),
+   *   `POLICYD_ERR_STORE` when the database fails (nothing is inserted)
+   */
+  recordFirstAttempts(attempts: readonly GreylistFirstAttempt[]): Promise<GreylistFirstAttemptsResult>;
 
   /** Tracking rows of a client key, ordered by sender, then recipient. For admins and tests. */
   findTriplets(clientKey: string): Promise<readonly GreylistTripletState[]>;

@@ -6,6 +6,8 @@
 
 import type { IpNetwork } from '../ip.ts';
 import {
+  firstAttemptState,
+  fitsTrackingTable,
   GENERATED_WHITELIST_ACCOUNT,
   generatedWhitelistComment,
   parseDomainNetworks,
@@ -17,6 +19,7 @@ import {
 import type {
   GreylistSetting,
   GreylistStore,
+  GreylistTriplet,
   GreylistTripletState,
   GreylistWhitelistEntry,
   GreylistWhitelistMatch,
@@ -67,6 +70,23 @@ const SOURCES: readonly GreylistWhitelistSource[] = Object.freeze(['manual', 'sp
 
 const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 const pairKey = (a: string, b: string): string => JSON.stringify([a, b]);
+/** The tracking table's unique key. */
+const tripletKey = (t: GreylistTriplet): string => JSON.stringify([t.sender, t.recipient, t.clientKey]);
+
+function trackingRowOf(state: GreylistTripletState): TrackingRow {
+  return {
+    sender: state.sender,
+    senderDomain: state.senderDomain,
+    recipient: state.recipient,
+    recipientDomain: state.recipientDomain,
+    clientKey: state.clientKey,
+    init: toUnixSeconds(state.firstSeenAt, 'firstSeenAt'),
+    blockExpires: toUnixSeconds(state.blockExpiresAt, 'blockExpiresAt'),
+    recordExpires: toUnixSeconds(state.recordExpiresAt, 'recordExpiresAt'),
+    blockedCount: state.blockedCount,
+    passed: state.passed,
+  };
+}
 
 function settingOf(row: SettingRow): GreylistSetting {
   return {
@@ -164,7 +184,10 @@ export function createMemoryGreylistStore(): MemoryGreylistStore {
       for (const row of tracking.values()) {
         if (row.clientKey === query.clientKey && row.passed && row.recordExpires >= now) passedTriplets++;
       }
-      return { whitelist, settings: matching.map(settingOf).sort(bySettingOrder), passedTriplets };
+      const context = { whitelist, settings: matching.map(settingOf).sort(bySettingOrder), passedTriplets };
+      if (query.triplet === undefined) return context;
+      const row = tracking.get(tripletKey(query.triplet));
+      return { ...context, triplet: row === undefined ? null : tripletOf(row) };
     },
 
     async refreshPassed(clientKey, recordExpiresAt) {
@@ -180,21 +203,10 @@ export function createMemoryGreylistStore(): MemoryGreylistStore {
 
     async recordAttempt(triplet, times) {
       const t = parseGreylistAttempt(triplet, times);
-      const key = JSON.stringify([triplet.sender, triplet.recipient, triplet.clientKey]);
+      const key = tripletKey(triplet);
       const row = tracking.get(key);
       if (row === undefined) {
-        const created: TrackingRow = {
-          sender: triplet.sender,
-          senderDomain: triplet.senderDomain,
-          recipient: triplet.recipient,
-          recipientDomain: triplet.recipientDomain,
-          clientKey: triplet.clientKey,
-          init: t.now,
-          blockExpires: t.blockExpires,
-          recordExpires: t.unauthExpires,
-          blockedCount: 1,
-          passed: false,
-        };
+        const created = trackingRowOf(firstAttemptState(triplet, times));
         tracking.set(key, created);
         return { outcome: 'new', triplet: tripletOf(created) };
       }
@@ -215,6 +227,24 @@ export function createMemoryGreylistStore(): MemoryGreylistStore {
       row.recordExpires = Math.max(row.recordExpires, t.authExpires);
       deleteTracking((other) => other.clientKey === row.clientKey && !other.passed);
       return { outcome: wasPassed ? 'still-passed' : 'passed', triplet: tripletOf(row) };
+    },
+
+    async recordFirstAttempts(attempts) {
+      // Every attempt is checked before any row is written, as the SQL stores do.
+      const states = attempts.map(({ triplet, times }) => firstAttemptState(triplet, times));
+      const unstorable: GreylistTriplet[] = [];
+      let inserted = 0;
+      for (const [i, state] of states.entries()) {
+        if (!fitsTrackingTable(state)) {
+          unstorable.push(attempts[i]!.triplet);
+          continue;
+        }
+        const key = tripletKey(state);
+        if (tracking.has(key)) continue;
+        tracking.set(key, trackingRowOf(state));
+        inserted++;
+      }
+      return { inserted, unstorable };
     },
 
     async findTriplets(clientKey) {

@@ -299,6 +299,141 @@ export function describeGreylistTracking(h: () => SeedableStoreHarness<GreylistS
     });
   });
 
+  describe('the triplet in loadContext', () => {
+    it('is null for a triplet without a row, the row once there is one, absent when not asked for', async () => {
+      const store = h().store;
+      const a = triplet('sender@example.net');
+      expect((await store.loadContext(query({ triplet: a }))).triplet).toBeNull();
+      const first = await store.recordAttempt(a, times(T0));
+      expect((await store.loadContext(query({ triplet: a }))).triplet).toEqual(first.triplet);
+      const early = await store.recordAttempt(a, times(T0 + 1000));
+      expect((await store.loadContext(query({ triplet: a }))).triplet).toEqual(early.triplet);
+      expect(await store.loadContext(query())).not.toHaveProperty('triplet');
+      // Another recipient, sender or client key is another triplet.
+      for (const other of [
+        triplet('sender@example.net', '192.0.2.11'),
+        triplet('other@example.net'),
+        triplet('sender@example.net', '192.0.2.10', 'other@example.com'),
+      ]) {
+        expect((await store.loadContext(query({ triplet: other }))).triplet).toBeNull();
+      }
+    });
+
+    it('is returned for an expired or passed row too, as stored', async () => {
+      const store = h().store;
+      const a = triplet('a@example.net');
+      await store.recordAttempt(a, times(T0));
+      const passed = await store.recordAttempt(a, times(T0 + BLOCK));
+      const later = query({ triplet: a, now: T0 + 10 * AUTH });
+      expect((await store.loadContext(later)).triplet).toEqual(passed.triplet);
+    });
+
+    it('comes with the rest of the context unchanged', async () => {
+      const store = h().store;
+      await h().seed({
+        settings: [{ account: '@.', sender: '@.', priority: 0, senderPriority: 0, active: 1 }],
+      });
+      const a = triplet('sender@example.net');
+      const plain = await store.loadContext(query());
+      expect(await store.loadContext(query({ triplet: a }))).toEqual({ ...plain, triplet: null });
+    });
+  });
+
+  describe('recordFirstAttempts', () => {
+    it('creates the rows recordAttempt creates for a new triplet', async () => {
+      const store = h().store;
+      const result = await store.recordFirstAttempts([
+        { triplet: triplet('a@example.net'), times: times(T0 + 1999) },
+        { triplet: triplet('b@example.net', '2001:db8::/64'), times: times(T0) },
+      ]);
+      expect(result).toEqual({ inserted: 2, unstorable: [] });
+      const reference = await h().store.recordAttempt(triplet('c@example.net'), times(T0 + 1999));
+      const [a] = await store.findTriplets('192.0.2.10');
+      expect(a).toEqual({ ...reference.triplet, sender: 'a@example.net', senderDomain: 'example.net' });
+      expect(await store.findTriplets('2001:db8::/64')).toEqual([
+        {
+          ...triplet('b@example.net', '2001:db8::/64'),
+          firstSeenAt: T0,
+          blockExpiresAt: T0 + BLOCK,
+          recordExpiresAt: T0 + UNAUTH,
+          blockedCount: 1,
+          passed: false,
+        },
+      ]);
+      // The next attempt continues from the row like any other.
+      const retry = await store.recordAttempt(triplet('a@example.net'), times(T0 + BLOCK + 1000));
+      expect(retry.outcome).toBe('passed');
+    });
+
+    it('leaves existing rows as they are and inserts a triplet given twice once', async () => {
+      const store = h().store;
+      const a = triplet('a@example.net');
+      await store.recordAttempt(a, times(T0));
+      const passed = await store.recordAttempt(a, times(T0 + BLOCK));
+      const b = triplet('b@example.net');
+      const result = await store.recordFirstAttempts([
+        { triplet: a, times: times(T0 + 2 * BLOCK) },
+        { triplet: b, times: times(T0) },
+        { triplet: b, times: times(T0 + 5000) },
+      ]);
+      expect(result).toEqual({ inserted: 1, unstorable: [] });
+      const rows = await store.findTriplets('192.0.2.10');
+      expect(rows).toEqual([
+        passed.triplet,
+        expect.objectContaining({ sender: 'b@example.net', firstSeenAt: T0, blockedCount: 1 }),
+      ]);
+    });
+
+    it('accepts an empty list', async () => {
+      expect(await h().store.recordFirstAttempts([])).toEqual({ inserted: 0, unstorable: [] });
+    });
+
+    it('leaves out triplets whose values do not fit their columns, and stores the rest', async () => {
+      const store = h().store;
+      const long = triplet(`${'x'.repeat(250)}@example.net`);
+      const wideClient = triplet('a@example.net', `2001:db8:${'0:'.repeat(20)}1`);
+      // 255 characters of four UTF-8 bytes each fit: widths count characters.
+      const fits = triplet(`${'😀'.repeat(243)}@example.net`);
+      const result = await store.recordFirstAttempts([
+        { triplet: long, times: times(T0) },
+        { triplet: triplet('ok@example.net'), times: times(T0) },
+        { triplet: wideClient, times: times(T0) },
+        { triplet: fits, times: times(T0) },
+      ]);
+      expect(result).toEqual({ inserted: 2, unstorable: [long, wideClient] });
+      const rows = await store.findTriplets('192.0.2.10');
+      expect(rows.map((r) => r.sender).sort()).toEqual([fits.sender, 'ok@example.net'].sort());
+    });
+
+    it('rejects a malformed triplet or time before writing anything', async () => {
+      const store = h().store;
+      await expectPolicydError(
+        store.recordFirstAttempts([
+          { triplet: triplet('a@example.net'), times: times(T0) },
+          { triplet: triplet('b@example.net', ''), times: times(T0) },
+        ]),
+        'POLICYD_ERR_INVALID_OPTION',
+      );
+      await expectPolicydError(
+        store.recordFirstAttempts([
+          { triplet: triplet('a@example.net'), times: { ...times(T0), unauthExpiresAt: Number.NaN } },
+        ]),
+        'POLICYD_ERR_INVALID_OPTION',
+      );
+      expect(await store.findTriplets('192.0.2.10')).toEqual([]);
+    });
+
+    it('inserts hundreds of triplets in one call', async () => {
+      const store = h().store;
+      const attempts = Array.from({ length: 1201 }, (_, i) => ({
+        triplet: triplet(`s${i}@example.net`, `198.51.100.${i % 7}`),
+        times: times(T0),
+      }));
+      expect((await store.recordFirstAttempts(attempts)).inserted).toBe(1201);
+      expect(await store.findTriplets('198.51.100.3')).toHaveLength(172);
+    });
+  });
+
   describe('refreshPassed', () => {
     it('sets the expiry of every passed row of the client, and only those', async () => {
       const store = h().store;
