@@ -15,12 +15,13 @@
  * and cannot deadlock. One statement per {@link FIRST_ATTEMPT_ROWS_PER_INSERT} rows; several run in one
  * transaction.
  *
- * Statement shapes: write-behind batches vary with the load, from 1 to 500 rows. Up to
- * {@link PREPARED_MAX_ROWS} rows, each row count has its prepared statement in the store's statement cache (the
- * frequent small batches are parsed once per connection). Larger chunks run as one-off statements through
- * knex: preparing each of the ~480 other counts would flood mysql2's per-connection statement cache (128
- * statements) and evict those of the request path, and a one-off statement takes one round trip where a first
- * prepare takes two, its parse being small next to the 17 or more rows it writes.
+ * Statement shapes: write-behind batches vary with the load, from 1 to 500 rows. Only the one-row statement is
+ * prepared (it is `recordAttempt`'s own); every larger chunk runs as a one-off statement through knex. A
+ * prepared statement per row count would hold its parameters' metadata on every pooled connection (mysql2
+ * keeps ten column definitions per row: about 1 MB per connection for the counts up to 16, 20 MB of daemon
+ * memory with iRedAPD's pool), crowd out the request path's statements from mysql2's per-connection cache, and
+ * take two round trips for each first prepare; a batch's parse is small next to the rows it writes, and it
+ * happens off the request path.
  */
 
 import {
@@ -52,9 +53,6 @@ const C = GREYLISTING_TRACKING.col;
  */
 export const FIRST_ATTEMPT_ROWS_PER_INSERT = 500;
 
-/** Chunks of up to this many rows run as prepared statements, one per row count (see the module comment). */
-const PREPARED_MAX_ROWS = 16;
-
 type RowValues = readonly (string | number)[];
 
 /** The multi-row `INSERT` that skips taken keys, with `?` placeholders. */
@@ -79,7 +77,7 @@ async function insertOnce(dialect: Dialect, knex: Knex, rows: readonly RowValues
   return insertedRows(dialect, rawAffected(dialect, result), dialect === 'mysql' ? rawInfo(result) : '');
 }
 
-/** Run the only chunk of a call as one statement, prepared when it is small (see the module comment). */
+/** Run the only chunk of a call as one statement, prepared when it is a single row (see the module comment). */
 async function insertChunk(
   db: SqlDatabase,
   statements: StatementCache,
@@ -88,9 +86,7 @@ async function insertChunk(
   if (rows.length === 1) {
     return insertOneIgnoringDuplicate(statements, db.dialect, T, FIRST_ATTEMPT_COLUMNS, rows[0]!);
   }
-  if (rows.length > PREPARED_MAX_ROWS) return insertOnce(db.dialect, db.knex, rows);
-  const result = await statements.execute(insertStatement(db.dialect, rows.length), rows.flat());
-  return insertedRows(db.dialect, result.affected, result.info);
+  return insertOnce(db.dialect, db.knex, rows);
 }
 
 /**

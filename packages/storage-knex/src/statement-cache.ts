@@ -56,11 +56,6 @@ export interface StatementResult {
   readonly affected: number;
   /** MySQL's insert id (also the last `LAST_INSERT_ID(expr)` value); 0 elsewhere. */
   readonly insertId: number;
-  /**
-   * MySQL's info text (`Records: 3  Duplicates: 1  Warnings: 0` after a multi-row `INSERT`, read with
-   * `mysqlInsertedRows`); `''` elsewhere and when the server sent none.
-   */
-  readonly info: string;
 }
 
 /** The driver connection types, as far as this file uses them. */
@@ -141,33 +136,23 @@ export function createStatementCache(knex: Knex, dialect: Dialect): StatementCac
       return new Promise((resolve, reject) => {
         (connection as MysqlConnection).execute(statement.sql, values, (err, result) => {
           if (err) return reject(err);
-          if (Array.isArray(result)) {
-            return resolve({ rows: result, affected: result.length, insertId: 0, info: '' });
-          }
-          const header = result as { affectedRows?: unknown; insertId?: unknown; info?: unknown };
-          resolve({
-            rows: [],
-            affected: intOf(header.affectedRows),
-            insertId: intOf(header.insertId),
-            info: typeof header.info === 'string' ? header.info : '',
-          });
+          if (Array.isArray(result)) return resolve({ rows: result, affected: result.length, insertId: 0 });
+          const header = result as { affectedRows?: unknown; insertId?: unknown };
+          resolve({ rows: [], affected: intOf(header.affectedRows), insertId: intOf(header.insertId) });
         });
       });
     }
     if (dialect === 'pg') {
-      return (connection as PgConnection).query({ text: statement.sql, values }).then((result) => ({
-        rows: result.rows as RawRow[],
-        affected: result.rowCount ?? 0,
-        insertId: 0,
-        info: '',
-      }));
+      return (connection as PgConnection)
+        .query({ text: statement.sql, values })
+        .then((result) => ({ rows: result.rows as RawRow[], affected: result.rowCount ?? 0, insertId: 0 }));
     }
     const prepared = prepareSqlite(connection as SqliteConnection, statement.sql);
     if (prepared.reader) {
       const rows = prepared.all(values) as RawRow[];
-      return Promise.resolve({ rows, affected: rows.length, insertId: 0, info: '' });
+      return Promise.resolve({ rows, affected: rows.length, insertId: 0 });
     }
-    return Promise.resolve({ rows: [], affected: prepared.run(values).changes, insertId: 0, info: '' });
+    return Promise.resolve({ rows: [], affected: prepared.run(values).changes, insertId: 0 });
   }
 
   async function runPooled(statement: Compiled, values: unknown[]): Promise<StatementResult> {
