@@ -17,6 +17,12 @@ export interface SqliteStorageConfig {
   readonly migrate?: boolean;
   /** How long a writer waits for another process's lock, in ms (default 5000). */
   readonly busyTimeoutMs?: number;
+  /**
+   * SQLite's page cache, in KiB (`PRAGMA cache_size = -N`; default 2000, SQLite's own default). It is native
+   * memory the daemon holds for as long as it runs, up to this size once the file is larger; a bigger cache
+   * saves reads of pages the operating system has cached anyway.
+   */
+  readonly cacheSizeKib?: number;
   /** See {@link KnexStorageOptions.domainCacheTtlMs}. */
   readonly domainCacheTtlMs?: number;
   /** Where knex's own warnings go (connection errors, deprecations); default: discarded. */
@@ -104,17 +110,26 @@ function positive(name: string, value: number | undefined, fallback: number): nu
   return value;
 }
 
+/** SQLite's page cache per connection, in KiB: SQLite's own default, not better-sqlite3's 16 000. */
+const SQLITE_CACHE_SIZE_KIB = 2000;
+
 function sqliteKnex(config: SqliteStorageConfig): Knex {
   if (typeof config.filename !== 'string' || config.filename === '') {
     throw invalid('sqlite: filename is required', config.filename);
   }
   const busyTimeout = positive('busyTimeoutMs', config.busyTimeoutMs, 5000);
+  const cacheSizeKib = positive('cacheSizeKib', config.cacheSizeKib, SQLITE_CACHE_SIZE_KIB);
   return knexFactory({
     client: 'better-sqlite3',
     connection: { filename: config.filename },
     useNullAsDefault: true,
     log: knexLog(config.logger),
     pool: {
+      // One connection (knex's default for SQLite, stated here because memory depends on it): better-sqlite3
+      // runs every statement synchronously on the main thread, so a second connection would add no
+      // concurrency, only a second page cache and set of prepared statements.
+      min: 1,
+      max: 1,
       afterCreate(
         connection: { pragma(source: string): unknown },
         done: (err: Error | null, c: unknown) => void,
@@ -127,6 +142,11 @@ function sqliteKnex(config: SqliteStorageConfig): Knex {
           connection.pragma('synchronous = NORMAL');
           connection.pragma(`busy_timeout = ${busyTimeout}`);
           connection.pragma('foreign_keys = ON');
+          // better-sqlite3 builds SQLite with a 16 MB page cache, which SQLite keeps filled for the connection's
+          // life once the file is larger (the bench's is 18–21 MB): the main thread's malloc heap held 22–27 MB
+          // at peak in bench/daemon.ts, 10–13 MB with 2 MB, at the same requests per second; the pages it
+          // no longer caches are read from the OS's file cache (docs/performance.md, "Daemon memory").
+          connection.pragma(`cache_size = -${cacheSizeKib}`);
           done(null, connection);
         } catch (err) {
           done(err as Error, connection);

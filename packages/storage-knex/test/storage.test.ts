@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { DomainInfo, DomainStore } from '@policyd/core';
 import { isPolicydError } from '@policyd/core';
 import knexFactory from 'knex';
@@ -125,6 +128,8 @@ describe('options', () => {
     for (const config of [
       { client: 'sqlite', filename: '' },
       { client: 'sqlite', filename: 'x.sqlite', busyTimeoutMs: -5 },
+      { client: 'sqlite', filename: 'x.sqlite', cacheSizeKib: -2000 },
+      { client: 'sqlite', filename: 'x.sqlite', cacheSizeKib: 1.5 },
       { client: 'mysql', iredapd: { database: '' } },
       { client: 'pg', iredapd: { database: 'iredapd' }, connectTimeoutMs: 1.5 },
       { client: 'oracle', iredapd: { database: 'iredapd' } },
@@ -148,6 +153,39 @@ describe('options', () => {
     await storage.close();
     const err = await rejection(storage.wblist.findAccounts(['@.']));
     expect(isPolicydError(err, 'POLICYD_ERR_STORE')).toBe(true);
+  });
+
+  it('opens SQLite on one connection, in WAL mode with a 2 MB page cache (or the one asked for)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'policyd-open-'));
+    const pragma = async (knex: ReturnType<typeof knexFactory>, name: string) =>
+      Object.values(((await knex.raw(`PRAGMA ${name}`)) as Record<string, unknown>[])[0] ?? {})[0];
+    try {
+      const storage = await openStorage({ client: 'sqlite', filename: join(dir, 'a.sqlite') });
+      try {
+        const { knex } = storage.databases.iredapd;
+        // One connection: every statement of better-sqlite3 runs on the main thread anyway, and each
+        // connection would hold its own page cache.
+        expect((knex.client as { pool: { max: number } }).pool.max).toBe(1);
+        expect(await pragma(knex, 'journal_mode')).toBe('wal');
+        expect(await pragma(knex, 'synchronous')).toBe(1); // NORMAL
+        expect(await pragma(knex, 'foreign_keys')).toBe(1);
+        expect(await pragma(knex, 'cache_size')).toBe(-2000); // KiB; better-sqlite3's own build has -16000
+      } finally {
+        await storage.close();
+      }
+      const larger = await openStorage({
+        client: 'sqlite',
+        filename: join(dir, 'a.sqlite'),
+        cacheSizeKib: 8000,
+      });
+      try {
+        expect(await pragma(larger.databases.iredapd.knex, 'cache_size')).toBe(-8000);
+      } finally {
+        await larger.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses to roll its migrations back', async () => {
