@@ -30,8 +30,6 @@ export {
   parseAccount,
 } from './accounts.ts';
 export { domainOf, isDomain, isEmail, localPartOf, stripExtension } from './address.ts';
-export type { BatchWriter, BatchWriterOptions, BatchWriterOverload } from './batch-writer.ts';
-export { createBatchWriter } from './batch-writer.ts';
 export type {
   AttributeField,
   AttributeFieldsOfKind,
@@ -42,6 +40,8 @@ export type {
   PostfixVersion,
 } from './attributes.ts';
 export { POSTFIX_ATTRIBUTES } from './attributes.ts';
+export type { BatchWriter, BatchWriterOptions, BatchWriterOverload } from './batch-writer.ts';
+export { createBatchWriter } from './batch-writer.ts';
 export type { WildcardIPv4, WildcardIPv4Options, WildcardOctet } from './candidates.ts';
 export {
   everyWildcardIPv4,
