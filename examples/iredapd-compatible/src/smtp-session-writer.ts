@@ -13,7 +13,7 @@ export interface SmtpSessionWriterOptions {
   readonly logger: Logger;
   /** Batches being inserted at once; default 2. */
   readonly maxConcurrent?: number;
-  /** Most rows per batch (one `recordMany`); default 500. */
+  /** Most rows per batch (one `recordMany`); default 100. */
   readonly maxBatch?: number;
   /** Rows waiting beyond those being inserted; default 10 000. */
   readonly maxQueued?: number;

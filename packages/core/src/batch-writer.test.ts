@@ -56,6 +56,14 @@ describe('createBatchWriter', () => {
     expect(c.written).toEqual(Array.from({ length: 12 }, (_, i) => i));
   });
 
+  it('takes at most 100 items per batch by default', async () => {
+    const c = controlled();
+    const writer = createBatchWriter({ name: 't', write: c.write, onFailure: ignore });
+    for (let i = 0; i < 252; i++) writer.offer(i);
+    await c.settleAll();
+    expect(c.sizes()).toEqual([1, 1, 100, 100, 50]);
+  });
+
   it('refuses items beyond maxQueued, reports each overload episode once, and its end', async () => {
     const c = controlled();
     const events: BatchWriterOverload[] = [];
