@@ -49,7 +49,8 @@ const C = GREYLISTING_TRACKING.col;
 /**
  * Rows per `INSERT`: 500 rows × 10 values = 5 000 bound values, far below SQLite's 32 766 and the 65 535 of
  * MySQL's and PostgreSQL's protocols; at most about 1.6 MB of text when every value fills its column, below
- * MySQL's smallest default `max_allowed_packet` (4 MB). A write-behind batch (at most 100 rows by default) is one statement.
+ * MySQL's smallest default `max_allowed_packet` (4 MB). A write-behind batch (at most 100 rows by default) is
+ * one statement.
  */
 export const FIRST_ATTEMPT_ROWS_PER_INSERT = 500;
 
