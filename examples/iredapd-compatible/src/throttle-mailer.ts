@@ -8,7 +8,7 @@
 import { format } from 'node:util';
 import type { Logger } from '@policyd/core';
 import type { ThrottleLimitEvent } from '@policyd/plugin-throttle';
-import nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { NotificationConfig } from './settings/daemon-config.ts';
 import { throttleNoticeBody, throttleNoticeSubject } from './throttle-notice.ts';
 
@@ -75,7 +75,14 @@ function transportLogger(
   return { trace: line, debug: line, info: line, warn: line, error: line, fatal: line };
 }
 
-function createTransport(config: NotificationConfig, logger: Logger, timeoutMs: number) {
+async function createTransport(
+  config: NotificationConfig,
+  logger: Logger,
+  timeoutMs: number,
+): Promise<Transporter> {
+  // Loaded with the first notification, not at start: most daemons never send one, and nodemailer's code and
+  // data would stay in the daemon's memory for nothing (≈ 2.5 MB of heap, more of RSS).
+  const { default: nodemailer } = await import('nodemailer');
   const debug = config.smtp.debugLevel > 0;
   if (!usesSmtp(config)) {
     return nodemailer.createTransport({
@@ -133,8 +140,9 @@ export function createThrottleMailer(options: ThrottleMailerOptions): ThrottleMa
 
   async function send({ event, config }: Job): Promise<void> {
     const message = throttleNoticeMessage(event, config);
-    const transport = createTransport(config, logger, timeoutMs);
+    let transport: Transporter | undefined;
     try {
+      transport = await createTransport(config, logger, timeoutMs);
       await transport.sendMail({
         from: message.from,
         // As address objects and an explicit envelope: nodemailer would read iRedAPD's default recipient
@@ -159,7 +167,7 @@ export function createThrottleMailer(options: ThrottleMailerOptions): ThrottleMa
         `Error while sending notification email: ${(err as Error).message}`,
       );
     } finally {
-      transport.close();
+      transport?.close();
     }
   }
 
