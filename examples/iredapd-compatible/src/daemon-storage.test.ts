@@ -111,6 +111,42 @@ describe('openDaemonStorage', () => {
   });
 });
 
+describe('openDaemonStorage, generated whitelist networks', () => {
+  // A network iRedAPD's cron job adds while the daemon runs: seen at once with
+  // greylisting_spf_whitelist_cache_seconds = 0, only after the in-memory copy's TTL otherwise.
+  it.each([
+    [60, 0],
+    [0, 1],
+  ])('keeps them in memory for greylisting_spf_whitelist_cache_seconds = %i', async (seconds, matches) => {
+    const dir = await tempDir();
+    try {
+      const { config } = parseSettings(
+        `backend = 'sqlite'\nplugins = ['greylisting']\ngreylisting_spf_whitelist_cache_seconds = ${seconds}\n`,
+        { file: join(dir.path, 'settings.py'), format: 'python', baseDir: dir.path, dataDir: dir.path },
+      );
+      const storage = await openDaemonStorage(config, { logger: silentLogger });
+      try {
+        const query = {
+          recipients: ['@.'],
+          senders: ['a@example.net'],
+          clientAddress: '192.0.2.9',
+          clientKey: '192.0.2.9',
+          now: Date.now(),
+        };
+        expect((await storage.stores.greylist.loadContext(query)).whitelist).toEqual([]);
+        await storage
+          .sql!.databases.iredapd.knex('greylisting_whitelist_domain_spf')
+          .insert({ account: '@.', sender: '192.0.2.0/24', comment: 'AUTO-UPDATE: example.org' });
+        expect((await storage.stores.greylist.loadContext(query)).whitelist).toHaveLength(matches);
+      } finally {
+        await storage.close();
+      }
+    } finally {
+      await dir.remove();
+    }
+  });
+});
+
 describeEachBackend(
   'the daemon on an existing iRedMail database',
   (backend) => {

@@ -178,6 +178,7 @@ export async function openDaemonStorage(
   const storage = await openStorage({
     ...open,
     domainCacheTtlMs: config.storage.domainCacheTtlMs,
+    spfWhitelistCacheTtlMs: config.storage.spfWhitelistCacheTtlMs,
     logger: options.logger,
   });
   try {

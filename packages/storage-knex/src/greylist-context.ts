@@ -7,7 +7,8 @@
  *    sender is one of the candidates or one of the canonical networks containing the client
  *    (`containingNetworks`: 33 for IPv4, 129 for IPv6) — index look-ups on `(account, sender)`, no scan. Generated
  *    rows are compared as stored: policyd writes them canonical; rows iRedAPD's cron stored in another spelling
- *    (upper-case IPv6) match once policyd's refresh has rewritten the domain;
+ *    (upper-case IPv6) match once policyd's refresh has rewritten the domain. Left out when the store keeps an
+ *    in-memory copy of the table (`spfWhitelistCacheTtlMs`, `generated-whitelist-cache.ts`);
  * 3. every `greylisting` setting row of the recipients;
  * 4. the number of passed, unexpired `greylisting_tracking` rows of the client key (index
  *    `client_address, passed`);
@@ -37,6 +38,7 @@ import {
   toUnixSeconds,
 } from '@policyd/core';
 import type { Knex } from 'knex';
+import type { GeneratedWhitelistSnapshot } from './generated-whitelist-cache.ts';
 import { intOf, type SqlDatabase, textOf } from './sql.ts';
 import type { Param, StatementCache } from './statement-cache.ts';
 import {
@@ -253,7 +255,8 @@ function buildContextStatement(knex: Knex, v: ContextValues, p: Param): Knex.Que
 
 /**
  * Load the context of one greylisting decision (see the module comment). One query, compiled once per shape
- * in `statements`.
+ * in `statements`. With `generated` (an in-memory copy of `greylisting_whitelist_domain_spf`), the query
+ * leaves that table out and the copy is matched instead.
  *
  * @throws PolicydError `POLICYD_ERR_INVALID_OPTION` when `now` is not a time in milliseconds
  */
@@ -261,6 +264,7 @@ export async function loadGreylistContext(
   db: SqlDatabase,
   statements: StatementCache,
   query: GreylistContextQuery,
+  generated?: GeneratedWhitelistSnapshot,
 ): Promise<GreylistContext> {
   const now = toUnixSeconds(query.now, 'now');
   const recipients = [...new Set(query.recipients.map(String))];
@@ -270,7 +274,10 @@ export async function loadGreylistContext(
     recipients,
     senders,
     patterns: networkPatterns(clientAddress),
-    exact: recipients.length === 0 ? [] : [...new Set([...senders, ...containingNetworks(clientAddress)])],
+    exact:
+      recipients.length === 0 || generated !== undefined
+        ? []
+        : [...new Set([...senders, ...containingNetworks(clientAddress)])],
     clientKey: String(query.clientKey),
     now,
     triplet:
@@ -286,7 +293,10 @@ export async function loadGreylistContext(
 
   const wanted = new Set(recipients);
   const candidates = new Set(senders);
-  const whitelist: Record<GreylistWhitelistSource, GreylistWhitelistMatch[]> = { manual: [], spf: [] };
+  const whitelist: Record<GreylistWhitelistSource, GreylistWhitelistMatch[]> = {
+    manual: [],
+    spf: generated?.match(recipients, candidates, clientAddress) ?? [],
+  };
   const settings: GreylistSetting[] = [];
   let passedTriplets = 0;
   let triplet: GreylistTripletState | null = null;

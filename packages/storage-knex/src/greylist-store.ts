@@ -36,6 +36,7 @@ import {
   toUnixSeconds,
 } from '@policyd/core';
 import { deleteExpiredInBatches } from './batched-cleanup.ts';
+import { createGeneratedWhitelistCache, type GeneratedWhitelistCache } from './generated-whitelist-cache.ts';
 import { recordGreylistAttempt } from './greylist-attempt.ts';
 import { bySettingOrder, loadGreylistContext } from './greylist-context.ts';
 import { recordGreylistFirstAttempts } from './greylist-first-attempts.ts';
@@ -91,6 +92,15 @@ function tripletOf(row: Row): GreylistTripletState {
   };
 }
 
+/** Options of {@link createKnexGreylistStore}. */
+export interface KnexGreylistStoreOptions {
+  /**
+   * Keep `greylisting_whitelist_domain_spf` in memory and reload it in the background once it is this many
+   * milliseconds old (see `generated-whitelist-cache.ts`). Default 0: every `loadContext` reads the table.
+   */
+  readonly spfWhitelistCacheTtlMs?: number;
+}
+
 /**
  * Create the greylisting store on the `iredapd` database.
  *
@@ -100,9 +110,26 @@ function tripletOf(row: Row): GreylistTripletState {
  * await greylist.setSetting({ account: '@.', sender: '@.', active: true }); // enable greylisting globally
  * ```
  */
-export function createKnexGreylistStore(db: SqlDatabase): GreylistStore {
+export function createKnexGreylistStore(
+  db: SqlDatabase,
+  options: KnexGreylistStoreOptions = {},
+): GreylistStore {
   const { knex, dialect } = db;
   const statements = createStatementCache(knex, dialect);
+  const ttl = options.spfWhitelistCacheTtlMs ?? 0;
+  const generated: GeneratedWhitelistCache | undefined =
+    ttl > 0
+      ? createGeneratedWhitelistCache({
+          ttlMs: ttl,
+          load: async () => {
+            const rows = (await knex(GREYLISTING_WHITELIST_DOMAIN_SPF.name).select(
+              W.account,
+              W.sender,
+            )) as Row[];
+            return rows.map((row) => ({ account: textOf(row[W.account]), sender: textOf(row[W.sender]) }));
+          },
+        })
+      : undefined;
 
   /** Delete the rows generated for a whitelist domain, in both whitelist tables (iRedAPD bug B23). */
   async function deleteGenerated(trx: typeof knex, domain: string): Promise<number> {
@@ -116,7 +143,9 @@ export function createKnexGreylistStore(db: SqlDatabase): GreylistStore {
 
   return {
     loadContext: (query) =>
-      withStoreErrors('greylist.loadContext', () => loadGreylistContext(db, statements, query)),
+      withStoreErrors('greylist.loadContext', async () =>
+        loadGreylistContext(db, statements, query, await generated?.get()),
+      ),
 
     refreshPassed: (clientKey, recordExpiresAt) =>
       withStoreErrors('greylist.refreshPassed', async () => {
@@ -280,7 +309,7 @@ export function createKnexGreylistStore(db: SqlDatabase): GreylistStore {
             await trx(GREYLISTING_WHITELIST_DOMAINS.name).where(D.domain, value).delete(),
           );
           return { removed: removed > 0, networksRemoved: await deleteGenerated(trx, value) };
-        });
+        }).finally(() => generated?.invalidate());
       }),
 
     listWhitelistDomains: () =>
@@ -312,7 +341,7 @@ export function createKnexGreylistStore(db: SqlDatabase): GreylistStore {
             );
           }
           return { deleted, inserted, trackingDeleted };
-        });
+        }).finally(() => generated?.invalidate());
       }),
   };
 }

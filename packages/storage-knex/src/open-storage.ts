@@ -25,6 +25,8 @@ export interface SqliteStorageConfig {
   readonly cacheSizeKib?: number;
   /** See {@link KnexStorageOptions.domainCacheTtlMs}. */
   readonly domainCacheTtlMs?: number;
+  /** See {@link KnexStorageOptions.spfWhitelistCacheTtlMs}. */
+  readonly spfWhitelistCacheTtlMs?: number;
   /** Where knex's own warnings go (connection errors, deprecations); default: discarded. */
   readonly logger?: Logger;
 }
@@ -80,6 +82,8 @@ export interface ServerStorageConfig {
   readonly migrate?: boolean;
   /** See {@link KnexStorageOptions.domainCacheTtlMs}. */
   readonly domainCacheTtlMs?: number;
+  /** See {@link KnexStorageOptions.spfWhitelistCacheTtlMs}. */
+  readonly spfWhitelistCacheTtlMs?: number;
   /** Where knex's own warnings go (connection errors, deprecations); default: discarded. */
   readonly logger?: Logger;
 }
@@ -234,7 +238,12 @@ function serverKnex(config: ServerStorageConfig, database: ServerDatabaseConfig)
  * @throws PolicydError `POLICYD_ERR_INVALID_OPTION` for bad settings, `POLICYD_ERR_STORE` when migrating fails
  */
 export async function openStorage(config: StorageConfig): Promise<KnexStorage> {
-  const cache = config.domainCacheTtlMs === undefined ? {} : { domainCacheTtlMs: config.domainCacheTtlMs };
+  const cache = {
+    ...(config.domainCacheTtlMs === undefined ? {} : { domainCacheTtlMs: config.domainCacheTtlMs }),
+    ...(config.spfWhitelistCacheTtlMs === undefined
+      ? {}
+      : { spfWhitelistCacheTtlMs: config.spfWhitelistCacheTtlMs }),
+  };
   if (config.client === 'sqlite') {
     const knex = sqliteKnex(config);
     const storage = knexStorage({ iredapd: knex, destroyOnClose: true, ...cache });

@@ -30,6 +30,13 @@ export interface KnexStorageOptions {
    */
   readonly domainCacheTtlMs?: number;
   /**
+   * Keep greylisting's generated whitelist networks (`greylisting_whitelist_domain_spf`, rewritten by the
+   * daily whitelist-domain refresh) in memory, reloaded in the background once they are this many milliseconds
+   * old; the store's own `replaceDomainNetworks`/`removeWhitelistDomain` drop the copy at once. Default 0: every
+   * greylisting context reads the table (one index look-up per recipient form and candidate network).
+   */
+  readonly spfWhitelistCacheTtlMs?: number;
+  /**
    * `close()` destroys the knex instances (their pools). Default false: the caller owns them.
    * `openStorage` sets it.
    */
@@ -81,6 +88,15 @@ export interface KnexStorage {
 
 const DATABASES: readonly LogicalDatabase[] = ['iredapd', 'amavisd', 'vmail'];
 
+/** A cache time option: a finite number ≥ 0 (0 = off). */
+function nonNegative(name: string, value: number | undefined): number {
+  const ttl = value ?? 0;
+  if (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl < 0) {
+    throw new PolicydError('POLICYD_ERR_INVALID_OPTION', `${name} must be ≥ 0, got ${ttl}`, { value: ttl });
+  }
+  return ttl;
+}
+
 /**
  * The stores on knex: one instance per logical database, as iRedMail keeps `iredapd`, `amavisd` and `vmail`
  * apart, or the same instance for all (SQLite, or one server database).
@@ -107,19 +123,15 @@ export function knexStorage(options: KnexStorageOptions): KnexStorage {
     amavisd: handle(amavisdKnex),
     vmail: handle(vmailKnex),
   };
-  const ttl = options.domainCacheTtlMs ?? 0;
-  if (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl < 0) {
-    throw new PolicydError('POLICYD_ERR_INVALID_OPTION', `domainCacheTtlMs must be ≥ 0, got ${ttl}`, {
-      value: ttl,
-    });
-  }
+  const ttl = nonNegative('domainCacheTtlMs', options.domainCacheTtlMs);
+  const spfWhitelistCacheTtlMs = nonNegative('spfWhitelistCacheTtlMs', options.spfWhitelistCacheTtlMs);
   const domainStore = createKnexDomainStore(databases.vmail);
   let closing: Promise<void> | undefined;
 
   return {
     domains: ttl > 0 ? cacheDomainStore(domainStore, { ttlMs: ttl }) : domainStore,
     wblist: createKnexWblistStore(databases.amavisd),
-    greylist: createKnexGreylistStore(databases.iredapd),
+    greylist: createKnexGreylistStore(databases.iredapd, { spfWhitelistCacheTtlMs }),
     throttle: createKnexThrottleStore(databases.iredapd),
     smtpSessions: createKnexSmtpSessionLog(databases.iredapd),
     databases,

@@ -53,6 +53,8 @@ export interface CreateStorageOptions {
   readonly migrate?: boolean;
   /** Passed to the storage. */
   readonly domainCacheTtlMs?: number;
+  /** Passed to the storage. */
+  readonly spfWhitelistCacheTtlMs?: number;
 }
 
 /** A storage under test, with raw access and seeding. */
@@ -269,8 +271,12 @@ function makeBackend(
   }
 
   async function open(set: DatabaseSet, options: CreateStorageOptions): Promise<KnexStorage> {
-    const cache =
-      options.domainCacheTtlMs === undefined ? {} : { domainCacheTtlMs: options.domainCacheTtlMs };
+    const cache = {
+      ...(options.domainCacheTtlMs === undefined ? {} : { domainCacheTtlMs: options.domainCacheTtlMs }),
+      ...(options.spfWhitelistCacheTtlMs === undefined
+        ? {}
+        : { spfWhitelistCacheTtlMs: options.spfWhitelistCacheTtlMs }),
+    };
     if (server === undefined) {
       if (set.layout === 'shared') {
         return openStorage({ client: 'sqlite', filename: set.names.iredapd, migrate: false, ...cache });

@@ -26,6 +26,7 @@ describe('toDaemonConfig', () => {
       backend: 'sqlite',
       path: '/data/policyd.sqlite',
       domainCacheTtlMs: 30_000,
+      spfWhitelistCacheTtlMs: 60_000,
     });
     expect(warnings).toEqual([]);
   });
@@ -105,6 +106,15 @@ describe('toDaemonConfig', () => {
     expect(off.greylisting.passedClientCacheTtlMs).toBe(0);
   });
 
+  it('keeps the generated whitelist networks for greylisting_spf_whitelist_cache_seconds (60 by default), 0 = off', () => {
+    expect(map({}).config.storage.spfWhitelistCacheTtlMs).toBe(60_000);
+    expect(
+      map({ backend: 'mysql', greylisting_spf_whitelist_cache_seconds: 5 }).config.storage
+        .spfWhitelistCacheTtlMs,
+    ).toBe(5_000);
+    expect(map({ greylisting_spf_whitelist_cache_seconds: 0 }).config.storage.spfWhitelistCacheTtlMs).toBe(0);
+  });
+
   it('writes greylisting first attempts behind the answer unless greylisting_write_behind = False', () => {
     expect(map({}).config.greylisting.writeBehindFirstAttempts).toBe(true);
     expect(map({ greylisting_write_behind: false }).config.greylisting.writeBehindFirstAttempts).toBe(false);
@@ -112,6 +122,10 @@ describe('toDaemonConfig', () => {
 
   it.each([
     ["greylisting_write_behind = 'no'", /^settings\.py:2:1: greylisting_write_behind must be/],
+    [
+      'greylisting_spf_whitelist_cache_seconds = -5',
+      /greylisting_spf_whitelist_cache_seconds must be an integer ≥ 0/,
+    ],
     ['domain_cache_seconds = -1', /^settings\.py:2:1: domain_cache_seconds must be an integer ≥ 0, got -1/],
     [
       "greylisting_passed_client_cache_seconds = '60'",

@@ -53,6 +53,11 @@ export type BackendConfig =
       readonly path: string;
       /** How long `vmail` domain look-ups are reused, in milliseconds (`domain_cache_seconds`); 0 = off. */
       readonly domainCacheTtlMs: number;
+      /**
+       * How long greylisting's generated whitelist networks are kept in memory, in milliseconds
+       * (`greylisting_spf_whitelist_cache_seconds`); 0 = off.
+       */
+      readonly spfWhitelistCacheTtlMs: number;
     }
   | {
       /** MySQL/MariaDB or PostgreSQL, as in iRedAPD. */
@@ -67,6 +72,11 @@ export type BackendConfig =
       readonly pool: SqlPoolConfig;
       /** How long `vmail` domain look-ups are reused, in milliseconds (`domain_cache_seconds`); 0 = off. */
       readonly domainCacheTtlMs: number;
+      /**
+       * How long greylisting's generated whitelist networks are kept in memory, in milliseconds
+       * (`greylisting_spf_whitelist_cache_seconds`); 0 = off.
+       */
+      readonly spfWhitelistCacheTtlMs: number;
     };
 
 /** Logging. */
@@ -275,12 +285,13 @@ function backendConfig(
 ): BackendConfig {
   // Part of the storage configuration, so that a reload that changes it reopens the storage.
   const domainCacheTtlMs = settings.domain_cache_seconds * 1000;
+  const spfWhitelistCacheTtlMs = settings.greylisting_spf_whitelist_cache_seconds * 1000;
   if (settings.backend === 'sqlite') {
     const path =
       settings.sqlite_db_path === ''
         ? resolve(options.dataDir, 'policyd.sqlite')
         : resolve(options.baseDir, settings.sqlite_db_path);
-    return Object.freeze({ backend: 'sqlite', path, domainCacheTtlMs });
+    return Object.freeze({ backend: 'sqlite', path, domainCacheTtlMs, spfWhitelistCacheTtlMs });
   }
   return Object.freeze({
     backend: settings.backend,
@@ -293,6 +304,7 @@ function backendConfig(
       recycleSeconds: settings.SQL_CONNECTION_POOL_RECYCLE,
     }),
     domainCacheTtlMs,
+    spfWhitelistCacheTtlMs,
   });
 }
 
@@ -314,7 +326,7 @@ function trustedEntries(entries: readonly string[], warnings: string[]): readonl
  * ```ts
  * const { config } = toDaemonConfig(DEFAULT_SETTINGS, { dataDir: 'data', baseDir: process.cwd() });
  * config.listen; // { host: '127.0.0.1', port: 7777 }
- * config.storage; // { backend: 'sqlite', path: '/…/data/policyd.sqlite', domainCacheTtlMs: 30000 }
+ * config.storage; // { backend: 'sqlite', path: '/…/data/policyd.sqlite', domainCacheTtlMs: 30000, … }
  * ```
  */
 export function toDaemonConfig(settings: IredapdSettings, options: DaemonConfigOptions): DaemonConfigResult {

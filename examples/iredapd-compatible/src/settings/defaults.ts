@@ -108,6 +108,13 @@ export interface IredapdSettings {
    */
   readonly greylisting_passed_client_cache_seconds: number;
   /**
+   * Seconds greylisting keeps the generated whitelist networks (`greylisting_whitelist_domain_spf`, refreshed
+   * daily by the whitelist-domain cron job) in memory before reloading them in the background; default 60,
+   * `0` = every request reads the table (iRedAPD's behaviour). Rows the cron job writes are seen within this
+   * time; policyd's own refresh is seen at once.
+   */
+  readonly greylisting_spf_whitelist_cache_seconds: number;
+  /**
    * Greylisting answers a triplet's first attempt before writing its tracking row, and writes the rows of
    * many first attempts together; default `True`, `False` = the row is written before the answer (iRedAPD's
    * behaviour). A row whose write fails is logged, and the triplet's retry is deferred as a first attempt.
@@ -346,6 +353,7 @@ export const POLICYD_EXTRA_SETTINGS = Object.freeze({
   log_file: '',
   domain_cache_seconds: 30,
   greylisting_passed_client_cache_seconds: 60,
+  greylisting_spf_whitelist_cache_seconds: 60,
   greylisting_write_behind: true,
 } satisfies Partial<IredapdSettings>);
 

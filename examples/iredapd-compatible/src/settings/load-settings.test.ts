@@ -96,6 +96,7 @@ describe('iRedMail-generated settings.py (MySQL)', async () => {
       },
       pool: { size: 10, maxOverflow: 10, recycleSeconds: 60 },
       domainCacheTtlMs: 30_000,
+      spfWhitelistCacheTtlMs: 60_000,
     });
     expect(loaded.config.log).toEqual({ level: 'info', file: undefined });
   });
@@ -294,6 +295,7 @@ describe('parseSettings (python)', () => {
       backend: 'sqlite',
       path: '/etc/policyd/db/apd.sqlite',
       domainCacheTtlMs: 30_000,
+      spfWhitelistCacheTtlMs: 60_000,
     });
     expect(loaded.config.log.file).toBe('/etc/policyd/apd.log');
   });
@@ -304,6 +306,7 @@ describe('parseSettings (python)', () => {
       backend: 'sqlite',
       path: '/srv/data/policyd.sqlite',
       domainCacheTtlMs: 30_000,
+      spfWhitelistCacheTtlMs: 60_000,
     });
   });
 });
@@ -377,6 +380,7 @@ describe('defaultSettings', () => {
       backend: 'sqlite',
       path: resolve('var/policyd.sqlite'),
       domainCacheTtlMs: 30_000,
+      spfWhitelistCacheTtlMs: 60_000,
     });
     expect(loaded.config.plugins.names).toEqual([
       'reject_null_sender',
@@ -394,6 +398,7 @@ describe('defaultSettings', () => {
       backend: 'sqlite',
       path: resolve('data/policyd.sqlite'),
       domainCacheTtlMs: 30_000,
+      spfWhitelistCacheTtlMs: 60_000,
     });
   });
 
@@ -426,6 +431,7 @@ describe('loadSettings (files)', () => {
       backend: 'sqlite',
       path: join(dir, 'data/policyd.sqlite'),
       domainCacheTtlMs: 30_000,
+      spfWhitelistCacheTtlMs: 60_000,
     });
   });
 
@@ -440,6 +446,7 @@ describe('loadSettings (files)', () => {
       backend: 'sqlite',
       path: join(dir, 'x.db'),
       domainCacheTtlMs: 30_000,
+      spfWhitelistCacheTtlMs: 60_000,
     });
   });
 

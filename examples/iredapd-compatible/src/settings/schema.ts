@@ -170,6 +170,7 @@ export const SETTINGS_SCHEMA: SettingsSchema = Object.freeze({
   log_file: { check: text },
   domain_cache_seconds: { check: integer(0) },
   greylisting_passed_client_cache_seconds: { check: integer(0) },
+  greylisting_spf_whitelist_cache_seconds: { check: integer(0) },
   greylisting_write_behind: { check: flag },
   SYSLOG_SERVER: { check: text, unused: SYSLOG },
   SYSLOG_PORT: { check: port, unused: SYSLOG },
