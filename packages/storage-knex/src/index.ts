@@ -21,6 +21,7 @@ export { dialectOf } from './dialect.ts';
 export type { DomainCacheOptions } from './domain-cache.ts';
 export { cacheDomainStore } from './domain-cache.ts';
 export { createKnexDomainStore } from './domain-store.ts';
+export type { KnexGreylistStoreOptions } from './greylist-store.ts';
 export { createKnexGreylistStore } from './greylist-store.ts';
 export type { KnexMaintenance, MaintainedTable, SenderscoreCleanupOptions } from './maintenance.ts';
 export { createKnexMaintenance, MAINTAINED_TABLES } from './maintenance.ts';
