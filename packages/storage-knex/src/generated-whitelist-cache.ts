@@ -17,7 +17,9 @@ import { containingNetworks, storedNetwork } from '@policyd/core';
 
 /** A row of the table: account and sender as stored. */
 export interface GeneratedWhitelistRow {
+  /** Recipient scope, as stored (normally `@.`). */
   readonly account: string;
+  /** IP, network or other sender form, as stored. */
   readonly sender: string;
 }
 
