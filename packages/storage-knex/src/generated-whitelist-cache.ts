@@ -68,7 +68,7 @@ export function generatedWhitelistSnapshot(
   return {
     match(recipients, senders, clientAddress) {
       const found: GreylistWhitelistMatch[] = [];
-      const networks = containingNetworks(clientAddress);
+      let networks: string[] | undefined; // the client's 33 (IPv4) or 129 (IPv6) networks, when a row needs them
       for (const account of new Set(recipients)) {
         const index = accounts.get(account);
         if (index === undefined) continue;
@@ -79,6 +79,8 @@ export function generatedWhitelistSnapshot(
             found.push({ account, sender, source: 'spf', byNetwork: false });
           }
         }
+        if (index.byNetwork.size === 0) continue;
+        networks ??= containingNetworks(clientAddress);
         for (const network of networks) {
           for (const sender of index.byNetwork.get(network) ?? []) {
             if (!byValue.has(sender)) found.push({ account, sender, source: 'spf', byNetwork: true });
